@@ -1,0 +1,1 @@
+"""Zaqar: a multi-tenant queuing service speaking the Zaqar v2 HTTP API."""

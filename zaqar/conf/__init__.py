@@ -1,0 +1,55 @@
+"""Configuration: every option group, registered once by :func:`register_all`.
+
+Each module of this package defines one group (``GROUP_NAME``, ``ALL_OPTS``).
+Nothing outside this package registers options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import ModuleType
+
+from oslo_config import cfg
+
+from zaqar.conf import default
+from zaqar.conf import drivers
+from zaqar.conf import sqlite
+from zaqar.conf import storage
+from zaqar.conf import transport
+from zaqar.conf import wsgi
+
+MODULES: tuple[ModuleType, ...] = (default, drivers, transport, wsgi, storage, sqlite)
+
+
+def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
+    """Register every option group of the service on ``conf`` and return it."""
+    for module in MODULES:
+        group = None if module.GROUP_NAME == 'DEFAULT' else module.GROUP_NAME
+        conf.register_opts(module.ALL_OPTS, group=group)
+    return conf
+
+
+def new_conf(
+    args: Sequence[str] = (), default_config_files: Sequence[str] | None = None
+) -> cfg.ConfigOpts:
+    """Return a fresh, registered and parsed configuration object.
+
+    Args:
+        args: Command-line style arguments (e.g. ``['--config-file', path]``).
+        default_config_files: Files read when ``args`` names none; None means
+            oslo.config's usual search for ``zaqar.conf``.
+    """
+    conf = register_all(cfg.ConfigOpts())
+    conf(
+        list(args),
+        project='zaqar',
+        default_config_files=(
+            list(default_config_files) if default_config_files is not None else None
+        ),
+    )
+    return conf
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """List every option by group, for ``oslo-config-generator``."""
+    return [(module.GROUP_NAME, list(module.ALL_OPTS)) for module in MODULES]

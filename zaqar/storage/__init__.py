@@ -1,0 +1,1 @@
+"""Storage: the driver contract, its records and errors, and the drivers."""

@@ -1,0 +1,327 @@
+"""The storage contract: what every data driver promises.
+
+These docstrings are the specification; ``tests/contract`` is its executable
+form and runs unchanged against every driver.
+
+Rules shared by all controllers:
+
+* Every queue, message and claim lives in a project; nothing in one project is
+  ever visible to, or changed by, a call naming another project.
+* Queues are lazy: posting to a missing queue creates it; reading a missing
+  queue behaves like reading an empty one, except where a method says it
+  raises :class:`~zaqar.storage.errors.QueueDoesNotExist`.
+* Expired messages and claims are never returned or counted, whether or not
+  garbage collection has run yet. "Now" always comes from the driver's clock.
+* Each queue has a monotonic counter. Posting N messages reserves the next N
+  counter values, in order, in one atomic step; a message's ``marker`` is its
+  counter value. Values are never reused, even after deletes, purges or the
+  queue's deletion and re-creation. A reader paging by marker therefore sees
+  every message at most once, and a single producer's messages in order.
+* A message is *claimed* while a claim that took it has not expired and has
+  not been released. A claimed message is never handed to a second claim.
+* Drivers raise only :mod:`zaqar.storage.errors`; backend exceptions are
+  translated at the driver's edge (connection trouble becomes
+  :class:`~zaqar.storage.errors.StorageUnavailable`).
+* Drivers are shared by the threads of one process and by several processes
+  (gunicorn workers) that share nothing but the backend: every method must be
+  safe under that concurrency.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from zaqar.common.clock import Clock
+from zaqar.storage.models import Claim
+from zaqar.storage.models import GCReport
+from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
+from zaqar.storage.models import NewMessage
+from zaqar.storage.models import QueueInfo
+from zaqar.storage.models import QueueStats
+
+# Queue metadata keys that change storage behaviour (see the claim contract).
+MAX_CLAIM_COUNT = '_max_claim_count'
+DEAD_LETTER_QUEUE = '_dead_letter_queue'
+DEAD_LETTER_QUEUE_MESSAGES_TTL = '_dead_letter_queue_messages_ttl'
+
+
+class QueueController(abc.ABC):
+    """Queues and their metadata."""
+
+    @abc.abstractmethod
+    def create(self, name: str, metadata: Metadata, project: str) -> bool:
+        """Create a queue unless it exists.
+
+        Args:
+            name: Queue name, already validated.
+            metadata: Metadata to store when the queue is created; ignored if
+                the queue already exists (create is not an update).
+            project: Project id.
+
+        Returns:
+            True if the queue was created, False if it already existed.
+        """
+
+    @abc.abstractmethod
+    def exists(self, name: str, project: str) -> bool:
+        """Tell whether the queue exists."""
+
+    @abc.abstractmethod
+    def get_metadata(self, name: str, project: str) -> Metadata:
+        """Return the queue's stored metadata (without reserved defaults).
+
+        Raises:
+            QueueDoesNotExist: The queue does not exist.
+        """
+
+    @abc.abstractmethod
+    def set_metadata(self, name: str, metadata: Metadata, project: str) -> None:
+        """Replace the queue's stored metadata.
+
+        Raises:
+            QueueDoesNotExist: The queue does not exist.
+        """
+
+    @abc.abstractmethod
+    def delete(self, name: str, project: str) -> None:
+        """Delete the queue with all its messages and claims; idempotent.
+
+        The queue's counter is kept, so a re-created queue continues after
+        the last marker it ever gave out.
+        """
+
+    @abc.abstractmethod
+    def list(
+        self,
+        project: str,
+        marker: str | None = None,
+        limit: int = 10,
+        detailed: bool = False,
+        name_contains: str | None = None,
+        metadata_filter: Metadata | None = None,
+    ) -> list[QueueInfo]:
+        """List queues sorted by name.
+
+        Args:
+            project: Project id.
+            marker: Only queues whose name sorts after this one.
+            limit: At most this many queues.
+            detailed: Include each queue's stored metadata.
+            name_contains: Only queues whose name contains this text.
+            metadata_filter: Only queues whose stored metadata has each of
+                these keys with an equal value.
+        """
+
+    @abc.abstractmethod
+    def count(self, project: str) -> int:
+        """Return how many queues the project has."""
+
+    @abc.abstractmethod
+    def stats(self, name: str, project: str) -> QueueStats:
+        """Count the queue's live messages; a missing queue has all zeros.
+
+        ``claimed`` counts messages under a live claim, ``free`` all others
+        (delayed ones included). ``oldest`` and ``newest`` are the live
+        messages with the lowest and highest marker, or None when empty.
+        """
+
+
+class MessageController(abc.ABC):
+    """Posting, reading and deleting messages."""
+
+    @abc.abstractmethod
+    def post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str]:
+        """Store messages atomically, creating the queue if it is missing.
+
+        All messages are stored or none is. They receive consecutive markers
+        in the order given, reserved in the same atomic step.
+
+        Args:
+            queue: Queue name.
+            messages: One or more messages, already validated.
+            project: Project id.
+            client_id: The poster's client id, for ``echo`` filtering.
+
+        Returns:
+            The new message ids, in the order of ``messages``.
+        """
+
+    @abc.abstractmethod
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """List live messages in marker order (FIFO).
+
+        Args:
+            queue: Queue name; a missing queue lists nothing.
+            project: Project id.
+            client_id: The reader's client id.
+            marker: Only messages with a greater marker.
+            limit: At most this many messages.
+            echo: Include messages posted by ``client_id``.
+            include_claimed: Include claimed messages.
+            include_delayed: Include messages whose delay has not passed.
+        """
+
+    @abc.abstractmethod
+    def get(self, queue: str, message_id: str, project: str) -> Message:
+        """Return one live message, claimed or delayed alike.
+
+        Raises:
+            MessageDoesNotExist: No such live message (or a malformed id).
+        """
+
+    @abc.abstractmethod
+    def get_many(
+        self, queue: str, message_ids: Sequence[str], project: str
+    ) -> list[Message]:
+        """Return the live messages among ``message_ids``; unknown ids skipped."""
+
+    @abc.abstractmethod
+    def delete(
+        self,
+        queue: str,
+        message_id: str,
+        project: str,
+        claim_id: str | None = None,
+    ) -> None:
+        """Delete one message, honouring its claim.
+
+        A missing message (or malformed message id) is not an error. When
+        the message exists:
+
+        * no ``claim_id``: deleted unless under a live claim;
+        * ``claim_id`` of its live claim, or of the claim it still records
+          after that claim expired without being released or replaced:
+          deleted.
+
+        Raises:
+            InvalidClaimId: ``claim_id`` has a shape no claim can have; checked
+                before the message is looked up.
+            MessageIsClaimed: The message is under a live claim other than
+                ``claim_id``, or ``claim_id`` was not given.
+            MessageNotClaimed: ``claim_id`` was given, the message is not
+                under a live claim, and it records no such claim.
+        """
+
+    @abc.abstractmethod
+    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
+        """Delete the listed messages whether claimed or not; unknown ids skipped."""
+
+    @abc.abstractmethod
+    def pop(self, queue: str, limit: int, project: str) -> list[Message]:
+        """Atomically remove and return up to ``limit`` unclaimed messages.
+
+        Messages are taken in marker order; delayed messages are not skipped.
+        Two concurrent pops never return the same message.
+        """
+
+    @abc.abstractmethod
+    def purge(self, queue: str, project: str) -> None:
+        """Delete every message and claim of the queue; the queue stays."""
+
+
+class ClaimController(abc.ABC):
+    """Claims: leases that hand messages to one worker at a time."""
+
+    @abc.abstractmethod
+    def create(
+        self, queue: str, project: str, ttl: int, grace: int, limit: int
+    ) -> Claim | None:
+        """Claim up to ``limit`` of the oldest claimable messages atomically.
+
+        Claimable means live, not under a live claim and past its delay. The
+        claim expires ``ttl`` seconds from now. Each claimed message whose own
+        expiry comes before the claim's is extended to expire ``ttl + grace``
+        seconds from now, and its reported TTL becomes ``ttl + grace``.
+
+        Dead-letter rule: when the queue metadata sets both
+        ``_max_claim_count`` and ``_dead_letter_queue``, a selected message
+        whose claim count already reached ``_max_claim_count`` is not claimed
+        but moved, unclaimed, to the dead-letter queue of the same project
+        (created if missing) with a new marker there, a claim count of 0 and
+        a TTL of ``_dead_letter_queue_messages_ttl`` if set, else its own TTL,
+        counted from now. Every message actually claimed has its claim count
+        raised by one.
+
+        Returns:
+            The new claim, or None when no message could be claimed.
+        """
+
+    @abc.abstractmethod
+    def get(self, queue: str, claim_id: str, project: str) -> Claim:
+        """Return a live claim and the messages it still holds.
+
+        Raises:
+            ClaimDoesNotExist: Unknown, malformed, expired or released claim,
+                or one whose messages were all deleted.
+        """
+
+    @abc.abstractmethod
+    def update(
+        self, queue: str, claim_id: str, project: str, ttl: int, grace: int
+    ) -> None:
+        """Renew a live claim: it expires ``ttl`` seconds from now.
+
+        Message expiries are extended as in :meth:`create`; claim counts
+        are kept.
+
+        Raises:
+            ClaimDoesNotExist: As for :meth:`get`.
+        """
+
+    @abc.abstractmethod
+    def delete(self, queue: str, claim_id: str, project: str) -> None:
+        """Release a claim: its messages are claimable again; idempotent."""
+
+
+class DataDriver(abc.ABC):
+    """A storage backend: the three controllers plus housekeeping."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    @property
+    @abc.abstractmethod
+    def queues(self) -> QueueController:
+        """The queue controller."""
+
+    @property
+    @abc.abstractmethod
+    def messages(self) -> MessageController:
+        """The message controller."""
+
+    @property
+    @abc.abstractmethod
+    def claims(self) -> ClaimController:
+        """The claim controller."""
+
+    @abc.abstractmethod
+    def is_alive(self) -> bool:
+        """Tell whether the backend answers; never raises."""
+
+    @abc.abstractmethod
+    def gc(self) -> GCReport:
+        """Remove expired messages and claims; safe to run concurrently.
+
+        Reads already hide expired data, so this only reclaims space.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Release connections; the driver is not used afterwards."""

@@ -1,0 +1,112 @@
+"""Records that cross the storage boundary.
+
+Drivers return these, never backend documents or rows, and never URLs: the
+transport builds the wire representation (``href``, links) from them.
+Times are seconds since the epoch, measured by the driver's clock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+# JSON object as stored for queue metadata.
+Metadata = dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class NewMessage:
+    """A message as posted: its body, TTL and delay, all already validated.
+
+    Attributes:
+        body: Any JSON value.
+        ttl: Seconds the message lives after it is posted.
+        delay: Seconds after posting before it can be listed or claimed.
+    """
+
+    body: Any
+    ttl: int
+    delay: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """A stored message as seen at read time.
+
+    Attributes:
+        id: Opaque id, unique in the queue.
+        marker: The queue counter value given to the message when posted.
+        ttl: Reported TTL in seconds (a claim may raise it, see claims).
+        age: Whole seconds since the message was posted.
+        body: The JSON body as posted.
+        created: When it was posted.
+        claim_id: Id of the claim holding it, only while that claim is live.
+        claim_count: How many claims have taken the message so far.
+    """
+
+    id: str
+    marker: int
+    ttl: int
+    age: int
+    body: Any
+    created: float
+    claim_id: str | None = None
+    claim_count: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueInfo:
+    """A queue as listed: its name, and its stored metadata when detailed."""
+
+    name: str
+    metadata: Metadata | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class MessageSummary:
+    """The oldest or newest message of a queue, for stats."""
+
+    id: str
+    age: int
+    created: float
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueStats:
+    """Message counts of a queue; delayed messages count as free."""
+
+    free: int = 0
+    claimed: int = 0
+    oldest: MessageSummary | None = None
+    newest: MessageSummary | None = None
+
+    @property
+    def total(self) -> int:
+        """All live messages, claimed or not."""
+        return self.free + self.claimed
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A live claim and the messages it still holds.
+
+    Attributes:
+        id: Opaque claim id.
+        ttl: Claim TTL in seconds, as set at creation or last renewal.
+        age: Whole seconds since creation or last renewal.
+        messages: The messages still under this claim, in marker order.
+    """
+
+    id: str
+    ttl: int
+    age: int
+    messages: list[Message]
+
+
+@dataclasses.dataclass(frozen=True)
+class GCReport:
+    """What one garbage collection pass removed."""
+
+    messages: int = 0
+    claims: int = 0
+    subscriptions: int = 0

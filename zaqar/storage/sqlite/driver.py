@@ -1,0 +1,186 @@
+"""The SQLite data driver: connections, transactions and housekeeping."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+from oslo_config import cfg
+
+from zaqar.common.clock import Clock
+from zaqar.conf import sqlite as sqlite_conf
+from zaqar.storage import errors
+from zaqar.storage.base import DataDriver
+from zaqar.storage.models import GCReport
+from zaqar.storage.sqlite import schema
+from zaqar.storage.sqlite.claims import ClaimController
+from zaqar.storage.sqlite.messages import MessageController
+from zaqar.storage.sqlite.queues import QueueController
+
+LOG = logging.getLogger(__name__)
+
+
+class SqliteDriver(DataDriver):
+    """Stores everything in one SQLite database file.
+
+    Each thread gets its own connection (sqlite3 connections must not be
+    shared between threads mid-transaction); processes share the file.
+    Nothing touches the file until the first query.
+    """
+
+    def __init__(self, database: str, clock: Clock, busy_timeout: float = 10.0) -> None:
+        super().__init__(clock)
+        self.database = database
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._schema_ready = False
+        self._queues = QueueController(self)
+        self._messages = MessageController(self)
+        self._claims = ClaimController(self)
+
+    @property
+    def queues(self) -> QueueController:
+        """The queue controller."""
+        return self._queues
+
+    @property
+    def messages(self) -> MessageController:
+        """The message controller."""
+        return self._messages
+
+    @property
+    def claims(self) -> ClaimController:
+        """The claim controller."""
+        return self._claims
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """Run a block as one write transaction, holding the write lock.
+
+        ``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so the reads
+        a writer does (counter, claimable messages) cannot be invalidated by
+        another writer before it commits.
+        """
+        with self._transaction('BEGIN IMMEDIATE') as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """Run a block of reads on one consistent snapshot."""
+        with self._transaction('BEGIN DEFERRED') as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        try:
+            connection = self._connection()
+            connection.execute(begin)
+        except sqlite3.Error as ex:
+            raise _unavailable(ex) from ex
+        try:
+            yield connection
+        except sqlite3.Error as ex:
+            connection.rollback()
+            raise _unavailable(ex) from ex
+        except BaseException:
+            connection.rollback()
+            raise
+        try:
+            connection.commit()
+        except sqlite3.Error as ex:
+            connection.rollback()
+            raise _unavailable(ex) from ex
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, 'connection', None)
+        if connection is None:
+            connection = self._connect()
+            self._local.connection = connection
+        return connection
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: transactions are begun explicitly above.
+        connection = sqlite3.connect(
+            self.database,
+            timeout=self._busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute('PRAGMA journal_mode=WAL')
+        # NORMAL is durable across application crashes in WAL mode; only an
+        # OS crash or power loss can lose the last commits.
+        connection.execute('PRAGMA synchronous=NORMAL')
+        with self._lock:
+            if not self._schema_ready:
+                for statement in schema.STATEMENTS:
+                    connection.execute(statement)
+                self._schema_ready = True
+            self._connections.append(connection)
+        return connection
+
+    def is_alive(self) -> bool:
+        """Tell whether the database answers a trivial query."""
+        try:
+            with self.read() as connection:
+                connection.execute('SELECT 1').fetchone()
+        except errors.StorageUnavailable:
+            return False
+        return True
+
+    def gc(self) -> GCReport:
+        """Delete expired messages and claims; releases their messages."""
+        now = self.clock.now()
+        with self.write() as connection:
+            messages = connection.execute(
+                'DELETE FROM messages WHERE expires <= ?', (now,)
+            ).rowcount
+            claims = connection.execute(
+                'DELETE FROM claims WHERE expires <= ?', (now,)
+            ).rowcount
+        return GCReport(messages=messages, claims=claims)
+
+    def close(self) -> None:
+        """Close every connection this driver opened."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+
+def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:
+    LOG.error('SQLite error: %s', ex)
+    return errors.StorageUnavailable(f'SQLite error: {ex}')
+
+
+def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> SqliteDriver:
+    """Build the driver from ``[drivers:message_store:sqlite]``.
+
+    Creates the database's directory if needed and checks that it is
+    writable, so a bad path fails at start-up rather than on first request.
+
+    Raises:
+        ConfigurationError: The directory cannot be created or written.
+    """
+    group = conf[sqlite_conf.GROUP_NAME]
+    database = os.path.expanduser(group.database)
+    directory = os.path.dirname(os.path.abspath(database))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as ex:
+        raise errors.ConfigurationError(
+            f'[{sqlite_conf.GROUP_NAME}] database: cannot create directory '
+            f'{directory}: {ex.strerror}'
+        ) from ex
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise errors.ConfigurationError(
+            f'[{sqlite_conf.GROUP_NAME}] database: directory {directory} '
+            f'is not writable'
+        )
+    return SqliteDriver(database, clock, busy_timeout=group.busy_timeout)

@@ -1,0 +1,195 @@
+"""Messages on SQLite."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+
+from zaqar.common import ids
+from zaqar.storage import base
+from zaqar.storage import errors
+from zaqar.storage.models import Message
+from zaqar.storage.models import NewMessage
+from zaqar.storage.sqlite.common import LIVE
+from zaqar.storage.sqlite.common import MESSAGE_COLUMNS
+from zaqar.storage.sqlite.common import UNCLAIMED
+from zaqar.storage.sqlite.common import VISIBLE
+from zaqar.storage.sqlite.common import Controller
+from zaqar.storage.sqlite.common import ensure_queue
+from zaqar.storage.sqlite.common import message_from_row
+from zaqar.storage.sqlite.common import reserve_markers
+
+_IN_QUEUE = 'project = ? AND queue = ?'
+
+
+class MessageController(Controller, base.MessageController):
+    """Messages: one row each, ordered within a queue by marker."""
+
+    def post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str]:
+        """Insert all messages with consecutive markers in one transaction."""
+        now = self._now()
+        message_ids = [ids.new_id() for _ in messages]
+        with self._driver.write() as connection:
+            ensure_queue(connection, queue, project)
+            first = reserve_markers(connection, queue, project, len(messages))
+            connection.executemany(
+                'INSERT INTO messages (id, project, queue, marker, body, ttl, '
+                'created, expires, visible_at, client_id) '
+                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+                [
+                    (
+                        message_id,
+                        project,
+                        queue,
+                        first + offset,
+                        json.dumps(message.body),
+                        message.ttl,
+                        now,
+                        now + message.ttl,
+                        now + message.delay,
+                        client_id,
+                    )
+                    for offset, (message_id, message) in enumerate(
+                        zip(message_ids, messages, strict=True)
+                    )
+                ],
+            )
+        return message_ids
+
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """List live messages after ``marker`` in marker order."""
+        now = self._now()
+        query = f'SELECT {MESSAGE_COLUMNS} FROM messages WHERE {_IN_QUEUE} AND {LIVE}'
+        params: list[object] = [project, queue, now]
+        if marker is not None:
+            query += ' AND marker > ?'
+            params.append(marker)
+        if not include_claimed:
+            query += f' AND {UNCLAIMED}'
+            params.append(now)
+        if not include_delayed:
+            query += f' AND {VISIBLE}'
+            params.append(now)
+        if not echo:
+            query += ' AND client_id != ?'
+            params.append(client_id)
+        query += ' ORDER BY marker LIMIT ?'
+        params.append(limit)
+        with self._driver.read() as connection:
+            rows = connection.execute(query, params).fetchall()
+        return [message_from_row(row, now) for row in rows]
+
+    def get(self, queue: str, message_id: str, project: str) -> Message:
+        """Return one live message; MessageDoesNotExist otherwise."""
+        found = self.get_many(queue, [message_id], project)
+        if not found:
+            raise errors.MessageDoesNotExist(message_id, queue, project)
+        return found[0]
+
+    def get_many(
+        self, queue: str, message_ids: Sequence[str], project: str
+    ) -> list[Message]:
+        """Return the live messages among ``message_ids``."""
+        now = self._now()
+        wanted = sorted(set(message_ids))
+        with self._driver.read() as connection:
+            rows = connection.execute(
+                f'SELECT {MESSAGE_COLUMNS} FROM messages '
+                f'WHERE {_IN_QUEUE} AND {LIVE} AND id IN ({_marks(wanted)}) '
+                f'ORDER BY marker',
+                (project, queue, now, *wanted),
+            ).fetchall()
+        return [message_from_row(row, now) for row in rows]
+
+    def delete(
+        self,
+        queue: str,
+        message_id: str,
+        project: str,
+        claim_id: str | None = None,
+    ) -> None:
+        """Delete one message if its claim allows it (see the contract)."""
+        if claim_id is not None and not ids.is_valid_id(claim_id):
+            raise errors.InvalidClaimId(claim_id)
+        now = self._now()
+        with self._driver.write() as connection:
+            row = connection.execute(
+                f'SELECT claim_id, claim_expires FROM messages '
+                f'WHERE id = ? AND {_IN_QUEUE} AND {LIVE}',
+                (message_id, project, queue, now),
+            ).fetchone()
+            if row is None:
+                return
+            _check_claim(message_id, claim_id, recorded=row[0], live=row[1] > now)
+            connection.execute('DELETE FROM messages WHERE id = ?', (message_id,))
+
+    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
+        """Delete the listed messages, claimed or not."""
+        wanted = sorted(set(message_ids))
+        with self._driver.write() as connection:
+            connection.execute(
+                f'DELETE FROM messages WHERE {_IN_QUEUE} AND id IN ({_marks(wanted)})',
+                (project, queue, *wanted),
+            )
+
+    def pop(self, queue: str, limit: int, project: str) -> list[Message]:
+        """Remove and return up to ``limit`` unclaimed messages, oldest first."""
+        now = self._now()
+        with self._driver.write() as connection:
+            rows = connection.execute(
+                f'SELECT {MESSAGE_COLUMNS} FROM messages '
+                f'WHERE {_IN_QUEUE} AND {LIVE} AND {UNCLAIMED} '
+                f'ORDER BY marker LIMIT ?',
+                (project, queue, now, now, limit),
+            ).fetchall()
+            _delete_ids(connection, [row[0] for row in rows])
+        return [message_from_row(row, now) for row in rows]
+
+    def purge(self, queue: str, project: str) -> None:
+        """Delete every message and claim of the queue."""
+        with self._driver.write() as connection:
+            for table in ('messages', 'claims'):
+                connection.execute(
+                    f'DELETE FROM {table} WHERE {_IN_QUEUE}', (project, queue)
+                )
+
+
+def _check_claim(
+    message_id: str, claim_id: str | None, recorded: str | None, live: bool
+) -> None:
+    """Raise unless a message in this claim state may be deleted."""
+    if claim_id is not None and claim_id == recorded:
+        # Its live claim, or an expired one nobody released or replaced.
+        return
+    if live:
+        raise errors.MessageIsClaimed(message_id)
+    if claim_id is not None:
+        raise errors.MessageNotClaimed(message_id)
+
+
+def _delete_ids(connection: sqlite3.Connection, message_ids: list[str]) -> None:
+    connection.execute(
+        f'DELETE FROM messages WHERE id IN ({_marks(message_ids)})', message_ids
+    )
+
+
+def _marks(values: Sequence[object]) -> str:
+    """Return the ``?`` placeholders for an IN list of ``values``."""
+    return ', '.join('?' * len(values))
