@@ -25,4 +25,11 @@ workers = cfg.IntOpt(
     help='Number of gunicorn worker processes.',
 )
 
-ALL_OPTS = [bind, port, workers]
+threads = cfg.IntOpt(
+    'threads',
+    default=4,
+    min=1,
+    help='Request-handling threads per worker process.',
+)
+
+ALL_OPTS = [bind, port, workers, threads]

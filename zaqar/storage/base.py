@@ -323,5 +323,9 @@ class DataDriver(abc.ABC):
         Reads already hide expired data, so this only reclaims space.
         """
 
+    def describe(self) -> str:
+        """Say which backend this is, for operators' logs (no secrets)."""
+        return type(self).__name__
+
     def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release connections; the driver is not used afterwards."""

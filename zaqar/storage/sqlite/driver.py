@@ -124,6 +124,10 @@ class SqliteDriver(DataDriver):
             self._connections.append(connection)
         return connection
 
+    def describe(self) -> str:
+        """Name the backend and its database file."""
+        return f'sqlite ({os.path.abspath(self.database)})'
+
     def is_alive(self) -> bool:
         """Tell whether the database answers a trivial query."""
         try:

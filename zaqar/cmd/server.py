@@ -1,0 +1,141 @@
+"""``zaqar-server``: serve the Zaqar v2 HTTP API with gunicorn.
+
+The configuration is parsed once in the gunicorn master; each worker process
+builds its own app (and storage connections) after the fork, from that same
+configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import falcon
+from gunicorn.app.base import BaseApplication
+from oslo_config import cfg
+
+from zaqar import bootstrap
+from zaqar import conf as zaqar_conf
+from zaqar.conf import wsgi as wsgi_conf
+from zaqar.storage import errors
+from zaqar.version import __version__
+
+LOG = logging.getLogger('zaqar.server')
+
+# Flags of this command only; everything else lives in zaqar.conf and can be
+# set in the configuration file.
+CLI_OPTS = [
+    cfg.StrOpt(
+        'bind',
+        metavar='HOST:PORT',
+        help='Listen on this address, overriding [drivers:transport:wsgi] '
+        'bind and port (default 127.0.0.1:8888).',
+    ),
+    cfg.IntOpt(
+        'workers',
+        min=1,
+        help='Number of worker processes, overriding [drivers:transport:wsgi] workers.',
+    ),
+]
+
+
+class ZaqarApplication(BaseApplication):
+    """A gunicorn application whose workers each call ``create_app``."""
+
+    def __init__(self, conf: cfg.ConfigOpts, options: dict[str, object]) -> None:
+        self._conf = conf
+        self._options = options
+        super().__init__(prog='zaqar-server')
+
+    def load_config(self) -> None:
+        """Hand our settings to gunicorn."""
+        assert self.cfg is not None
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> falcon.App:
+        """Build the WSGI app; runs in each worker after the fork."""
+        # Imported here so the master never imports the transport's deps
+        # before it has checked the configuration.
+        from zaqar.transport.wsgi.app import create_app
+
+        return create_app(self._conf)
+
+
+def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
+    """Parse the command line and configuration files."""
+    conf = zaqar_conf.register_all(cfg.ConfigOpts())
+    conf.register_cli_opts(CLI_OPTS)
+    conf(
+        list(argv),
+        project='zaqar',
+        prog='zaqar-server',
+        version=__version__,
+        description='Serve the Zaqar v2 HTTP API (queues, messages, claims). '
+        'With no configuration file it listens on 127.0.0.1:8888 and keeps its '
+        'data in SQLite at ~/.local/share/zaqar/zaqar.db.',
+    )
+    return conf
+
+
+def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
+    """Translate the configuration into gunicorn settings."""
+    wsgi = conf[wsgi_conf.GROUP_NAME]
+    bind = conf.bind or f'{_bracket(wsgi.bind)}:{wsgi.port}'
+    return {
+        'bind': [bind],
+        'workers': conf.workers or wsgi.workers,
+        'worker_class': 'gthread',
+        'threads': wsgi.threads,
+        'accesslog': '-',
+        'proc_name': 'zaqar-server',
+    }
+
+
+def check_storage(conf: cfg.ConfigOpts) -> str:
+    """Build the storage stack once in the master to fail fast; describe it.
+
+    Raises:
+        ConfigurationError: The storage configuration is unusable.
+    """
+    storage = bootstrap.load_storage(conf)
+    try:
+        if not storage.is_alive():
+            LOG.warning('storage does not answer yet; requests will get 503')
+        return storage.describe()
+    finally:
+        storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the server until it is stopped; return the exit status."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format='%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s',
+    )
+    conf = parse_args(sys.argv[1:] if argv is None else argv)
+    options = gunicorn_options(conf)
+    try:
+        store = check_storage(conf)
+    except errors.ConfigurationError as ex:
+        print(f'zaqar-server: configuration error: {ex}', file=sys.stderr)
+        return 2
+    LOG.info(
+        'zaqar-server %s listening on http://%s with %s worker(s); storage: %s',
+        __version__,
+        options['bind'][0],  # type: ignore[index]
+        options['workers'],
+        store,
+    )
+    ZaqarApplication(conf, options).run()
+    return 0
+
+
+def _bracket(host: str) -> str:
+    """Bracket an IPv6 literal for use in HOST:PORT."""
+    return f'[{host}]' if ':' in host and not host.startswith('[') else host
+
+
+if __name__ == '__main__':
+    sys.exit(main())
