@@ -15,8 +15,11 @@ Rules shared by all controllers:
 * Each queue has a monotonic counter. Posting N messages reserves the next N
   counter values, in order, in one atomic step; a message's ``marker`` is its
   counter value. Values are never reused, even after deletes, purges or the
-  queue's deletion and re-creation. A reader paging by marker therefore sees
-  every message at most once, and a single producer's messages in order.
+  queue's deletion and re-creation. Because reservation and insert are one
+  atomic step, a message becomes visible only together with or after every
+  lower marker of its queue: a reader paging by marker sees each message at
+  most once, skips none that stays live, and sees a single producer's
+  messages in the order posted.
 * A message is *claimed* while a claim that took it has not expired and has
   not been released. A claimed message is never handed to a second claim.
 * Drivers raise only :mod:`zaqar.storage.errors`; backend exceptions are
@@ -288,7 +291,10 @@ class ClaimController(abc.ABC):
 
     @abc.abstractmethod
     def delete(self, queue: str, claim_id: str, project: str) -> None:
-        """Release a claim: its messages are claimable again; idempotent."""
+        """Release a claim: its messages are claimable again; idempotent.
+
+        TTL extensions the claim applied to its messages are kept.
+        """
 
 
 class DataDriver(abc.ABC):

@@ -1,0 +1,23 @@
+"""The ``driver`` fixture: each contract test runs once per selected driver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zaqar.common.clock import ManualClock
+from zaqar.storage.base import DataDriver
+
+from . import drivers
+
+
+@pytest.fixture(params=drivers.selected_names())
+def driver(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[DataDriver]:
+    """A new, empty driver of the parametrized kind, using ``clock``."""
+    storage = drivers.build(request.param, tmp_path, clock)
+    yield storage
+    storage.close()
