@@ -29,7 +29,8 @@ def test_client_drives_a_queue_through_its_whole_life(server: Server) -> None:
     assert client.ping() is True
 
     queue = client.queue('jobs', force_create=True)
-    assert 'jobs' in [q.name for q in client.queues()]
+    queues, _ = client.queues()
+    assert 'jobs' in [q.name for q in queues]
 
     metadata = queue.metadata(
         new_meta={'owner': 'billing', '_default_message_ttl': 120}
@@ -68,7 +69,8 @@ def test_client_drives_a_queue_through_its_whole_life(server: Server) -> None:
     assert [m.body['n'] for m in popped] == [4]
 
     queue.delete()
-    assert 'jobs' not in [q.name for q in client.queues()]
+    queues, _ = client.queues()
+    assert 'jobs' not in [q.name for q in queues]
 
 
 def test_client_sees_an_empty_claim_as_no_messages(server: Server) -> None:
@@ -81,7 +83,7 @@ def test_client_renews_and_releases_claims(server: Server) -> None:
     queue.post([{'body': 'a', 'ttl': 600}])
     claim = queue.claim()  # the library sends null ttl/grace: defaults apply
     assert [m.body for m in claim] == ['a']
-    claim.update({'ttl': 200, 'grace': 100})
+    claim.update(ttl=200, grace=100)
     assert queue.claim(id=claim.id).ttl == 200
     claim.delete()
     assert [m.body for m in queue.claim(ttl=60, grace=60)] == ['a']

@@ -1,0 +1,66 @@
+"""Fixtures of the HTTP tests: the app over a fresh SQLite driver.
+
+Every test gets its own database file under ``tmp_path`` and the shared
+``clock`` fixture (a ``ManualClock``), so time-dependent behaviour is tested
+by advancing the clock, never by sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+
+import falcon
+import falcon.testing
+import pytest
+from oslo_config import cfg
+
+from zaqar import conf as zaqar_conf
+from zaqar.common.clock import ManualClock
+from zaqar.storage.base import DataDriver
+from zaqar.storage.sqlite.driver import SqliteDriver
+from zaqar.transport.wsgi.app import create_app
+
+from .helpers import PROJECT_A
+from .helpers import headers
+
+ClientFactory = Callable[..., falcon.testing.TestClient]
+
+
+@pytest.fixture
+def conf() -> cfg.ConfigOpts:
+    """A fresh configuration with shipped defaults (no config file)."""
+    return zaqar_conf.new_conf([], default_config_files=[])
+
+
+@pytest.fixture
+def storage(tmp_path: Path, clock: ManualClock) -> Iterator[DataDriver]:
+    """An empty SQLite driver on the test's clock."""
+    driver = SqliteDriver(str(tmp_path / 'q.db'), clock)
+    yield driver
+    driver.close()
+
+
+@pytest.fixture
+def app(conf: cfg.ConfigOpts, storage: DataDriver) -> falcon.App:
+    """The application, built after the test's config overrides."""
+    return create_app(conf, storage=storage)
+
+
+@pytest.fixture
+def make_client(app: falcon.App) -> ClientFactory:
+    """Build clients for other projects or client ids on the same app."""
+
+    def factory(
+        project: str = PROJECT_A, client_id: str | None = None
+    ) -> falcon.testing.TestClient:
+        return falcon.testing.TestClient(app, headers=headers(project, client_id))
+
+    return factory
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> falcon.testing.TestClient:
+    """A client of project A with its own Client-ID."""
+    return make_client()

@@ -1,0 +1,153 @@
+"""Unit tests of request-body reading and JSON parsing (fact sheet §1.7)."""
+
+from __future__ import annotations
+
+import io
+
+import falcon
+import falcon.testing
+import pytest
+
+from zaqar.transport.validation import InvalidBody
+from zaqar.transport.validation import ValidationFailed
+from zaqar.transport.wsgi import media
+
+TOO_LARGE = ValidationFailed('too large')
+
+
+class CountingStream(io.BytesIO):
+    """A body stream that records how many bytes were read from it."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def make_request(
+    body: bytes = b'',
+    content_length: str | None = None,
+    terminated: bool = False,
+) -> tuple[falcon.Request, CountingStream]:
+    env = falcon.testing.create_environ(method='POST', body=body)
+    env.pop('CONTENT_LENGTH', None)
+    if content_length is not None:
+        env['CONTENT_LENGTH'] = content_length
+    if terminated:
+        env['wsgi.input_terminated'] = True
+    stream = CountingStream(body)
+    env['wsgi.input'] = stream
+    return falcon.Request(env), stream
+
+
+@pytest.mark.parametrize(
+    ('data', 'expected'),
+    [
+        (b'{}', {}),
+        (b'[]', []),
+        (b'{"a": [1, 2.5, "x", null, true]}', {'a': [1, 2.5, 'x', None, True]}),
+        ('{"k": "caf\u00e9"}'.encode(), {'k': 'caf\u00e9'}),
+        (b'[9223372036854775807, -9223372036854775808]', [2**63 - 1, -(2**63)]),
+        (b'{"b": 1, "a": 2}', {'b': 1, 'a': 2}),
+    ],
+)
+def test_parse_json_accepts_objects_and_arrays(data: bytes, expected: object) -> None:
+    assert media.parse_json(data) == expected
+
+
+def test_parse_json_keeps_key_order() -> None:
+    assert list(media.parse_json(b'{"z": 1, "a": 2, "m": 3}')) == ['z', 'a', 'm']
+
+
+@pytest.mark.parametrize(
+    'data',
+    [
+        b'[9223372036854775808]',
+        b'{"a": -9223372036854775809}',
+        b'[' + b'9' * 5000 + b']',
+    ],
+)
+def test_parse_json_refuses_integers_beyond_int64(data: bytes) -> None:
+    with pytest.raises(InvalidBody, match='JSON contains integer that is too large.'):
+        media.parse_json(data)
+
+
+@pytest.mark.parametrize(
+    'data',
+    [
+        b'',
+        b'{',
+        b'{"a": 1,}',
+        b'"just a string"',
+        b'42',
+        b'null',
+        b'[NaN]',
+        b'[Infinity]',
+        b'[-Infinity]',
+        b'[1e999]',
+        b'\xff\xfe{}',
+        b'{"a": "\xc3"}',
+        b'[' * 100000 + b']' * 100000,
+    ],
+)
+def test_parse_json_refuses_unparseable_bodies(data: bytes) -> None:
+    with pytest.raises(InvalidBody, match='Request body could not be parsed.'):
+        media.parse_json(data)
+
+
+def test_read_body_checks_content_length_before_reading() -> None:
+    req, stream = make_request(b'x' * 100, content_length='100')
+    with pytest.raises(ValidationFailed) as info:
+        media.read_body(req, 99, TOO_LARGE)
+    assert info.value is TOO_LARGE
+    assert stream.bytes_read == 0
+
+
+def test_read_body_reads_the_declared_length() -> None:
+    req, _ = make_request(b'abcdef', content_length='4')
+    assert media.read_body(req, 10, TOO_LARGE) == b'abcd'
+
+
+def test_read_body_without_length_ignores_unterminated_input() -> None:
+    req, stream = make_request(b'{"a": 1}')
+    assert media.read_body(req, 100, TOO_LARGE) == b''
+    assert stream.bytes_read == 0
+
+
+def test_read_body_without_length_reads_terminated_input_bounded() -> None:
+    req, _ = make_request(b'{"a": 1}', terminated=True)
+    assert media.read_body(req, 100, TOO_LARGE) == b'{"a": 1}'
+
+    req, stream = make_request(b'x' * 1000, terminated=True)
+    with pytest.raises(ValidationFailed):
+        media.read_body(req, 10, TOO_LARGE)
+    assert stream.bytes_read == 11
+
+
+def test_read_json_returns_none_for_an_optional_empty_body() -> None:
+    req, _ = make_request()
+    assert media.read_json(req, 100, TOO_LARGE) is None
+    req, _ = make_request(content_length='0')
+    assert media.read_json(req, 100, TOO_LARGE) is None
+
+
+def test_read_json_refuses_an_empty_required_body() -> None:
+    req, _ = make_request()
+    with pytest.raises(InvalidBody, match='Request body can not be empty'):
+        media.read_json(req, 100, TOO_LARGE, required=True)
+
+
+def test_read_json_parses_the_body() -> None:
+    req, _ = make_request(b'{"ttl": 60}', content_length='11')
+    assert media.read_json(req, 100, TOO_LARGE, required=True) == {'ttl': 60}
+
+
+def test_read_small_json_caps_bodies_at_64_kib() -> None:
+    size = media.SMALL_DOCUMENT_LIMIT + 1
+    req, _ = make_request(b' ' * size, content_length=str(size))
+    with pytest.raises(ValidationFailed, match='Request body is too large'):
+        media.read_small_json(req)

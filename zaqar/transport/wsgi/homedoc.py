@@ -1,0 +1,108 @@
+"""The JSON-home document: ``GET /v2`` and ``GET /v2/`` (fact sheet §3.1).
+
+Only relations this service implements are listed; clients merely display
+the document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+JSON_HOME = 'application/json-home'
+CACHE_CONTROL = 'max-age=86400'
+
+_QUEUE = '/v2/queues/{queue_name}'
+_QUEUE_VARS = {'queue_name': 'param/queue_name'}
+_MESSAGE_VARS = {**_QUEUE_VARS, 'message_id': 'param/message_id'}
+_CLAIM_VARS = {**_QUEUE_VARS, 'claim_id': 'param/claim_id'}
+
+
+def _relation(
+    template: str, variables: dict[str, str], methods: list[str], **hints: Any
+) -> dict[str, Any]:
+    return {
+        'href-template': template,
+        'href-vars': variables,
+        'hints': {'allow': methods, 'formats': {'application/json': {}}, **hints},
+    }
+
+
+def _params(*names: str) -> dict[str, str]:
+    return {name: f'param/{name}' for name in names}
+
+
+def build(admin_mode: bool) -> dict[str, Any]:
+    """Return the home document; admin relations only in admin mode."""
+    post = {'accept-post': ['application/json']}
+    resources = {
+        'rel/queues': _relation(
+            '/v2/queues{?marker,limit,detailed}',
+            _params('marker', 'limit', 'detailed'),
+            ['GET'],
+        ),
+        'rel/queue': _relation(_QUEUE, _QUEUE_VARS, ['GET', 'HEAD', 'PUT', 'DELETE']),
+        'rel/queue_patch': _relation(_QUEUE, _QUEUE_VARS, ['PATCH']),
+        'rel/queue_stats': _relation(f'{_QUEUE}/stats', _QUEUE_VARS, ['GET']),
+        'rel/queue_purge': _relation(f'{_QUEUE}/purge', _QUEUE_VARS, ['POST']),
+        'rel/messages': _relation(
+            f'{_QUEUE}/messages{{?marker,limit,echo,include_claimed}}',
+            {**_QUEUE_VARS, **_params('marker', 'limit', 'echo', 'include_claimed')},
+            ['GET'],
+        ),
+        'rel/post_messages': _relation(
+            f'{_QUEUE}/messages', _QUEUE_VARS, ['POST'], **post
+        ),
+        'rel/messages_delete': _relation(
+            f'{_QUEUE}/messages{{?ids,pop}}',
+            {**_QUEUE_VARS, **_params('ids', 'pop')},
+            ['DELETE'],
+        ),
+        'rel/message_get': _relation(
+            f'{_QUEUE}/messages/{{message_id}}', _MESSAGE_VARS, ['GET']
+        ),
+        'rel/message_delete': _relation(
+            f'{_QUEUE}/messages/{{message_id}}{{?claim}}',
+            {**_MESSAGE_VARS, **_params('claim')},
+            ['DELETE'],
+        ),
+        'rel/post_claim': _relation(
+            f'{_QUEUE}/claims{{?limit}}',
+            {**_QUEUE_VARS, **_params('limit')},
+            ['POST'],
+            **post,
+        ),
+        'rel/claim': _relation(f'{_QUEUE}/claims/{{claim_id}}', _CLAIM_VARS, ['GET']),
+        'rel/patch_claim': _relation(
+            f'{_QUEUE}/claims/{{claim_id}}', _CLAIM_VARS, ['PATCH']
+        ),
+        'rel/delete_claim': _relation(
+            f'{_QUEUE}/claims/{{claim_id}}', _CLAIM_VARS, ['DELETE']
+        ),
+        'rel/ping': {'href': '/v2/ping', 'hints': {'allow': ['GET', 'HEAD']}},
+    }
+    if admin_mode:
+        resources['rel/health'] = {
+            'href': '/v2/health',
+            'hints': {'allow': ['GET'], 'formats': {'application/json': {}}},
+        }
+    return {'resources': resources}
+
+
+class HomeDocument:
+    """Serve the JSON-home document, cacheable for a day.
+
+    Args:
+        admin_mode: Whether admin relations are listed.
+    """
+
+    def __init__(self, admin_mode: bool = False) -> None:
+        self._body = json.dumps(build(admin_mode), ensure_ascii=False)
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Return the document as ``application/json-home``."""
+        resp.content_type = JSON_HOME
+        resp.cache_control = [CACHE_CONTROL]
+        resp.text = self._body

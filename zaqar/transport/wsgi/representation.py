@@ -1,0 +1,150 @@
+"""Wire shapes: storage records turned into v2 JSON documents.
+
+Every href is a relative path beginning with ``/v2/``; python-zaqarclient
+follows hrefs by replacing that prefix with its endpoint (fact sheet §1.10).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from zaqar.storage.models import Claim
+from zaqar.storage.models import Message
+from zaqar.storage.models import MessageSummary
+from zaqar.storage.models import QueueStats
+
+PREFIX = '/v2'
+
+Document = dict[str, Any]
+
+
+def queue_href(queue: str) -> str:
+    """Return the path of a queue."""
+    return f'{PREFIX}/queues/{queue}'
+
+
+def message_href(queue: str, message_id: str, claim_id: str | None = None) -> str:
+    """Return the path of a message, quoting its live claim if any."""
+    href = f'{queue_href(queue)}/messages/{message_id}'
+    return f'{href}?claim_id={claim_id}' if claim_id else href
+
+
+def claim_href(queue: str, claim_id: str) -> str:
+    """Return the path of a claim."""
+    return f'{queue_href(queue)}/claims/{claim_id}'
+
+
+def checksum(body: Any) -> str | None:
+    """Return ``MD5:<hex>`` of the body as Python's json.dumps renders it.
+
+    Upstream hashes ``json.dumps(body)`` with the default separators and
+    ASCII escaping; a null body has no checksum.
+    """
+    if body is None:
+        return None
+    digest = hashlib.md5(json.dumps(body).encode('utf-8'), usedforsecurity=False)
+    return f'MD5:{digest.hexdigest()}'
+
+
+def message(
+    record: Message,
+    queue: str,
+    with_checksum: bool = False,
+    claim_id: str | None = None,
+) -> Document:
+    """Return the wire form of a message.
+
+    Args:
+        record: The stored message.
+        queue: Name of its queue.
+        with_checksum: Add ``checksum`` (``[DEFAULT] enable_checksum``).
+        claim_id: The claim to quote in ``href``; the message's own live
+            claim by default.
+    """
+    document: Document = {
+        'id': record.id,
+        'href': message_href(queue, record.id, claim_id or record.claim_id),
+        'ttl': record.ttl,
+        'age': record.age,
+        'body': record.body,
+    }
+    if with_checksum:
+        digest = checksum(record.body)
+        if digest is not None:
+            document['checksum'] = digest
+    return document
+
+
+def popped_message(record: Message) -> Document:
+    """Return the raw shape pop answers with (no ``href``)."""
+    return {
+        'id': record.id,
+        'age': record.age,
+        'ttl': record.ttl,
+        'claim_count': record.claim_count,
+        'body': record.body,
+        'claim_id': record.claim_id,
+    }
+
+
+def claim(record: Claim, queue: str, with_checksum: bool = False) -> Document:
+    """Return the wire form of a claim with the messages it holds."""
+    return {
+        'age': record.age,
+        'ttl': record.ttl,
+        'href': claim_href(queue, record.id),
+        'messages': [
+            message(item, queue, with_checksum, claim_id=record.id)
+            for item in record.messages
+        ],
+    }
+
+
+def isotime(timestamp: float) -> str:
+    """Format seconds since the epoch as UTC ISO 8601 with a ``Z``."""
+    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
+    return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def _summary(record: MessageSummary, queue: str) -> Document:
+    return {
+        'href': message_href(queue, record.id),
+        'age': record.age,
+        'created': isotime(record.created),
+    }
+
+
+def stats(record: QueueStats, queue: str) -> Document:
+    """Return the wire form of queue statistics."""
+    counts: Document = {
+        'free': record.free,
+        'claimed': record.claimed,
+        'total': record.total,
+    }
+    if record.total and record.oldest is not None and record.newest is not None:
+        counts['oldest'] = _summary(record.oldest, queue)
+        counts['newest'] = _summary(record.newest, queue)
+    return {'messages': counts}
+
+
+def next_link(path: str, params: Mapping[str, Any]) -> Document:
+    """Return a ``next`` link to ``path`` with the given query parameters.
+
+    Booleans are rendered lowercase and lists comma-joined; parameters are
+    sorted so that links are stable.
+    """
+    rendered = {name: _render(value) for name, value in sorted(params.items())}
+    return {'rel': 'next', 'href': f'{path}?{urllib.parse.urlencode(rendered)}'}
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, list | tuple):
+        return ','.join(str(item) for item in value)
+    return str(value)
