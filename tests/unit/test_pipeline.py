@@ -1,0 +1,716 @@
+"""The storage pipeline: order, short-circuits, delegation, load checks."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from oslo_config import cfg
+from stevedore import extension
+
+from zaqar import bootstrap
+from zaqar import conf as zaqar_conf
+from zaqar import pipeline
+from zaqar.common.clock import ManualClock
+from zaqar.pipeline import loader
+from zaqar.pipeline import stage as stage_api
+from zaqar.pipeline.pipeline import PipelineDriver
+from zaqar.pipeline.pipeline import Pipelines
+from zaqar.storage import base
+from zaqar.storage import errors
+from zaqar.storage.models import GCReport
+from zaqar.storage.sqlite.driver import SqliteDriver
+
+HOOKABLE = (stage_api.QUEUE, stage_api.MESSAGE, stage_api.CLAIM)
+_unique = itertools.count()
+
+
+class FakeDriver(base.DataDriver):
+    """A driver whose controllers are autospec mocks of the ABCs."""
+
+    def __init__(self) -> None:
+        super().__init__(ManualClock())
+        self._queues = mock.create_autospec(base.QueueController, instance=True)
+        self._messages = mock.create_autospec(base.MessageController, instance=True)
+        self._claims = mock.create_autospec(base.ClaimController, instance=True)
+        self.closed = False
+
+    @property
+    def queues(self) -> Any:
+        return self._queues
+
+    @property
+    def messages(self) -> Any:
+        return self._messages
+
+    @property
+    def claims(self) -> Any:
+        return self._claims
+
+    def controller(self, resource: stage_api.Resource) -> Any:
+        return getattr(self, f'{resource.name}s')
+
+    def is_alive(self) -> bool:
+        return True
+
+    def gc(self) -> GCReport:
+        return GCReport(messages=3, claims=2)
+
+    def describe(self) -> str:
+        return 'fake'
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class Recorder:
+    """Stages built by :func:`recording_stage` append their calls here."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    def stages(self, operation: str) -> list[str]:
+        return [stage for stage, op, _ in self.calls if op == operation]
+
+
+def recording_stage(
+    recorder: Recorder,
+    label: str,
+    operations: list[str],
+    answers: dict[str, Any] | None = None,
+) -> Callable[[cfg.ConfigOpts], object]:
+    """Make a stage class hooking ``operations`` by ``**kwargs`` methods."""
+
+    def hook(operation: str) -> Callable[..., Any]:
+        def method(self: object, **arguments: Any) -> Any:
+            recorder.calls.append((label, operation, arguments))
+            return (answers or {}).get(operation)
+
+        return method
+
+    namespace: dict[str, Any] = {op: hook(op) for op in operations}
+    namespace['__init__'] = lambda self, conf: None
+    return type(f'Stage_{label}', (), namespace)
+
+
+def new_conf(**pipelines: list[str]) -> cfg.ConfigOpts:
+    conf = zaqar_conf.new_conf([], default_config_files=[])
+    for resource, names in pipelines.items():
+        conf.set_override(f'{resource}_pipeline', names, group='storage')
+    return conf
+
+
+def finder(**factories: Any) -> loader.StageFinder:
+    def find(name: str) -> Any:
+        try:
+            return factories[name]
+        except KeyError:
+            raise loader.StageNotFound('is not installed') from None
+
+    return find
+
+
+def build(
+    driver: FakeDriver, factories: dict[str, Any], **pipelines: list[str]
+) -> PipelineDriver:
+    conf = new_conf(**pipelines)
+    return PipelineDriver(driver, loader.load_pipelines(conf, finder(**factories)))
+
+
+def sample_arguments(resource: stage_api.Resource, operation: str) -> dict[str, Any]:
+    """One distinct value per parameter of the operation."""
+    names = resource.operations()[operation]
+    return {name: f'<{operation}.{name}>' for name in names}
+
+
+OPERATIONS = [
+    pytest.param(resource, operation, id=f'{resource.name}.{operation}')
+    for resource in HOOKABLE
+    for operation in resource.operations()
+]
+
+
+# Delegation -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(('resource', 'operation'), OPERATIONS)
+def test_every_operation_reaches_the_hook_and_the_driver_with_its_arguments(
+    resource: stage_api.Resource, operation: str
+) -> None:
+    recorder = Recorder()
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {'rec': recording_stage(recorder, 'rec', list(resource.operations()))},
+        **{resource.name: ['rec']},
+    )
+    arguments = sample_arguments(resource, operation)
+    method = getattr(getattr(stack, f'{resource.name}s'), operation)
+
+    # The transport passes arguments positionally.
+    result = method(*arguments.values())
+
+    assert recorder.calls == [('rec', operation, arguments)]
+    driver_method = getattr(driver.controller(resource), operation)
+    driver_method.assert_called_once_with(*arguments.values())
+    returns = inspect.signature(
+        getattr(resource.controller, operation)
+    ).return_annotation
+    if returns == 'None':
+        assert result is None
+    else:
+        assert result is driver_method.return_value
+
+
+@pytest.mark.parametrize(('resource', 'operation'), OPERATIONS)
+def test_a_value_from_a_hook_stops_before_the_driver(
+    resource: stage_api.Resource, operation: str
+) -> None:
+    answer = object()
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {'stop': recording_stage(Recorder(), 'stop', [operation], {operation: answer})},
+        **{resource.name: ['stop']},
+    )
+    method = getattr(getattr(stack, f'{resource.name}s'), operation)
+
+    result = method(*sample_arguments(resource, operation).values())
+
+    getattr(driver.controller(resource), operation).assert_not_called()
+    returns = inspect.signature(
+        getattr(resource.controller, operation)
+    ).return_annotation
+    assert result is (None if returns == 'None' else answer)
+
+
+def test_hooks_get_defaulted_arguments_by_keyword() -> None:
+    recorder = Recorder()
+    stack = build(
+        FakeDriver(),
+        {'rec': recording_stage(recorder, 'rec', ['list'])},
+        message=['rec'],
+    )
+
+    stack.messages.list('q', 'p', 'c')
+
+    assert recorder.calls == [
+        (
+            'rec',
+            'list',
+            {
+                'queue': 'q',
+                'project': 'p',
+                'client_id': 'c',
+                'marker': None,
+                'limit': 10,
+                'echo': False,
+                'include_claimed': False,
+                'include_delayed': False,
+            },
+        )
+    ]
+
+
+def test_hooks_with_named_parameters_are_called_by_keyword() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    class Named:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete(self, project: str, queue: str, claim_id: str) -> None:
+            seen.append((queue, claim_id, project))
+
+    driver = FakeDriver()
+    stack = build(driver, {'named': Named}, claim=['named'])
+
+    stack.claims.delete('q', 'c1', 'p')
+
+    assert seen == [('q', 'c1', 'p')]
+    driver.claims.delete.assert_called_once_with('q', 'c1', 'p')
+
+
+# Order and short-circuits -----------------------------------------------
+
+
+@pytest.mark.parametrize('order', [['a', 'b', 'c'], ['c', 'a', 'b']])
+def test_stages_run_in_the_configured_order(order: list[str]) -> None:
+    recorder = Recorder()
+    factories = {label: recording_stage(recorder, label, ['create']) for label in 'abc'}
+    driver = FakeDriver()
+    stack = build(driver, factories, queue=order)
+
+    stack.queues.create('q', {}, 'p')
+
+    assert recorder.stages('create') == order
+    driver.queues.create.assert_called_once_with('q', {}, 'p')
+
+
+def test_a_stopping_stage_skips_later_stages_and_the_driver() -> None:
+    recorder = Recorder()
+    factories = {
+        'first': recording_stage(recorder, 'first', ['delete']),
+        'guard': recording_stage(recorder, 'guard', ['delete'], {'delete': True}),
+        'last': recording_stage(recorder, 'last', ['delete']),
+    }
+    driver = FakeDriver()
+    stack = build(driver, factories, queue=['first', 'guard', 'last'])
+
+    assert stack.queues.delete('q', 'p') is None
+
+    assert recorder.stages('delete') == ['first', 'guard']
+    driver.queues.delete.assert_not_called()
+
+
+@pytest.mark.parametrize('answer', [True, False])
+def test_create_passes_a_stages_bool_through(answer: bool) -> None:
+    # The transport answers 201 for True and 204 for False: False must stop
+    # the pipeline and come back as False, not be taken for "go on".
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {'s': recording_stage(Recorder(), 's', ['create'], {'create': answer})},
+        queue=['s'],
+    )
+
+    assert stack.queues.create('q', {}, 'p') is answer
+    driver.queues.create.assert_not_called()
+
+
+def test_create_returns_the_drivers_bool_when_no_stage_answers() -> None:
+    driver = FakeDriver()
+    driver.queues.create.return_value = False
+    stack = build(
+        driver, {'s': recording_stage(Recorder(), 's', ['create'])}, queue=['s']
+    )
+
+    assert stack.queues.create('q', {}, 'p') is False
+
+
+def test_an_error_raised_by_a_hook_reaches_the_caller() -> None:
+    class Refuse:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def post(self, queue: str, **rest: Any) -> None:
+            raise errors.QueueDoesNotExist(queue, rest['project'])
+
+    driver = FakeDriver()
+    stack = build(driver, {'refuse': Refuse}, message=['refuse'])
+
+    with pytest.raises(errors.QueueDoesNotExist):
+        stack.messages.post('q', [], 'p', 'c')
+    driver.messages.post.assert_not_called()
+
+
+def test_each_pipeline_runs_only_for_its_resource() -> None:
+    recorder = Recorder()
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {
+            'q': recording_stage(recorder, 'q', ['delete']),
+            'm': recording_stage(recorder, 'm', ['delete']),
+            'c': recording_stage(recorder, 'c', ['delete']),
+        },
+        queue=['q'],
+        message=['m'],
+        claim=['c'],
+    )
+
+    stack.messages.delete('queue', 'id', 'p')
+    stack.claims.delete('queue', 'claim', 'p')
+    stack.queues.delete('queue', 'p')
+
+    assert recorder.stages('delete') == ['m', 'c', 'q']
+
+
+def test_a_stage_listed_in_two_pipelines_is_built_once_for_each() -> None:
+    built: list[object] = []
+
+    class Both:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            built.append(self)
+
+        def delete(self, **arguments: Any) -> None:
+            pass
+
+    build(FakeDriver(), {'both': Both}, queue=['both'], claim=['both'])
+
+    assert len(built) == 2
+
+
+# The data driver around the pipelines -----------------------------------
+
+
+def test_housekeeping_goes_straight_to_the_driver() -> None:
+    driver = FakeDriver()
+    stack = build(
+        driver, {'s': recording_stage(Recorder(), 's', ['create'])}, queue=['s']
+    )
+
+    assert stack.clock is driver.clock
+    assert stack.is_alive() is True
+    assert stack.gc() == GCReport(messages=3, claims=2)
+    stack.close()
+    assert driver.closed
+
+
+def test_describe_names_the_driver_and_the_stages() -> None:
+    factories = {
+        label: recording_stage(Recorder(), label, ['delete']) for label in 'abc'
+    }
+    stack = build(FakeDriver(), factories, queue=['b', 'a'], claim=['c'])
+
+    assert stack.describe() == 'fake; stages: queue=[b, a], claim=[c]'
+
+
+def test_without_stages_the_driver_is_used_as_is() -> None:
+    driver = FakeDriver()
+
+    assert pipeline.wrap(driver, Pipelines()) is driver
+
+
+def test_load_storage_returns_the_bare_driver_without_stages(
+    tmp_path: Path,
+) -> None:
+    conf = new_conf()
+    conf.set_override(
+        'database', str(tmp_path / 'z.db'), group='drivers:message_store:sqlite'
+    )
+    storage = bootstrap.load_storage(conf, ManualClock())
+    try:
+        assert isinstance(storage, SqliteDriver)
+    finally:
+        storage.close()
+
+
+# The declared hooks match the controllers --------------------------------
+
+
+@pytest.mark.parametrize('resource', HOOKABLE, ids=lambda r: r.name)
+def test_each_protocol_declares_exactly_the_controller_operations(
+    resource: stage_api.Resource,
+) -> None:
+    assert resource.protocol is not None
+    declared = {
+        name: tuple(inspect.signature(value).parameters)[1:]
+        for name, value in vars(resource.protocol).items()
+        if inspect.isfunction(value) and not name.startswith('_')
+    }
+    assert declared == resource.operations()
+
+
+def test_the_subscription_resource_has_no_operations() -> None:
+    assert stage_api.SUBSCRIPTION.operations() == {}
+
+
+def test_only_methods_a_stage_defines_are_hooks() -> None:
+    class Guard(stage_api.QueueStage):
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete(self, name: str, project: str) -> bool | None:
+            return None
+
+        def _helper(self) -> None:
+            pass
+
+        @staticmethod
+        def count(project: str) -> None:
+            return None
+
+    hooks = loader.hooks_of(Guard(new_conf()), stage_api.QUEUE)
+
+    assert sorted(hooks) == ['count', 'delete']
+
+
+# Load-time checks ---------------------------------------------------------
+
+
+def load_error(factories: dict[str, Any], **pipelines: list[str]) -> str:
+    with pytest.raises(errors.ConfigurationError) as caught:
+        loader.load_pipelines(new_conf(**pipelines), finder(**factories))
+    return str(caught.value)
+
+
+class Typo:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        pass
+
+    def create(self, name: str, metadata: dict, project: str) -> None:
+        pass
+
+    def delet(self, name: str, project: str) -> None:
+        pass
+
+
+def test_an_unknown_stage_is_named_with_its_option() -> None:
+    message = load_error({}, message=['nosuch'])
+
+    assert message == "[storage] message_pipeline: stage 'nosuch' is not installed"
+
+
+def test_a_misspelt_method_is_named_with_a_suggestion() -> None:
+    message = load_error({'typo': Typo}, queue=['typo'])
+
+    assert message.startswith("[storage] queue_pipeline: stage 'typo' ")
+    assert "method 'delet'" in message
+    assert "did you mean 'delete'?" in message
+
+
+def test_a_stage_in_the_wrong_pipeline_is_refused() -> None:
+    message = load_error({'typo': Typo}, message=['typo'])
+
+    assert message.startswith(
+        "[storage] message_pipeline: stage 'typo' defines method 'create', which "
+        'matches no message operation'
+    )
+
+
+def test_a_public_helper_method_is_refused() -> None:
+    class Helper:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete(self, name: str, project: str) -> None:
+            self.log_it(name)
+
+        def log_it(self, name: str) -> None:
+            pass
+
+    message = load_error({'helper': Helper}, queue=['helper'])
+
+    assert "method 'log_it'" in message
+    assert '"_"' in message
+
+
+def _without_metadata(self: object, name: str, project: str) -> None:
+    pass
+
+
+def _with_extra(
+    self: object, name: str, metadata: dict, project: str, extra: int
+) -> None:
+    pass
+
+
+def _positional_only(self: object, name: str, /, metadata: dict, project: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize(
+    ('create', 'reason'),
+    [
+        (_without_metadata, "got an unexpected keyword argument 'metadata'"),
+        (_with_extra, "missing a required argument: 'extra'"),
+        (_positional_only, "'name' parameter is positional only"),
+    ],
+    ids=['missing-parameter', 'extra-required-parameter', 'positional-only'],
+)
+def test_a_hook_that_cannot_take_the_arguments_by_keyword_is_refused(
+    create: Callable[..., None], reason: str
+) -> None:
+    factory = type('Bad', (), {'__init__': lambda self, conf: None, 'create': create})
+
+    message = load_error({'bad': factory}, queue=['bad'])
+
+    assert message.startswith("[storage] queue_pipeline: stage 'bad' method create(")
+    assert 'QueueController.create(name, metadata, project)' in message
+    assert reason in message
+
+
+def test_a_stage_that_hooks_nothing_is_refused() -> None:
+    class Nothing:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+    message = load_error({'nothing': Nothing}, queue=['nothing'])
+
+    assert message.startswith("[storage] queue_pipeline: stage 'nothing' hooks no")
+
+
+def test_a_factory_rejecting_its_configuration_is_named() -> None:
+    def factory(conf: cfg.ConfigOpts) -> object:
+        raise errors.ConfigurationError('[stage:x] limit must be positive')
+
+    message = load_error({'x': factory}, queue=['x'])
+
+    assert message == (
+        "[storage] queue_pipeline: stage 'x' rejected its configuration: "
+        '[stage:x] limit must be positive'
+    )
+
+
+def test_a_factory_failing_otherwise_is_named() -> None:
+    def factory(conf: cfg.ConfigOpts) -> object:
+        raise RuntimeError('no token')
+
+    message = load_error({'x': factory}, queue=['x'])
+
+    assert message == (
+        "[storage] queue_pipeline: stage 'x' failed to start: RuntimeError: no token"
+    )
+
+
+def test_an_entry_point_naming_no_callable_is_refused() -> None:
+    message = load_error({'x': 42}, queue=['x'])
+
+    assert message.startswith("[storage] queue_pipeline: stage 'x': its entry point")
+
+
+def test_a_stage_listed_twice_is_refused() -> None:
+    stage = recording_stage(Recorder(), 's', ['create'])
+
+    message = load_error({'s': stage}, queue=['s', 's'])
+
+    assert message == (
+        "[storage] queue_pipeline: stage 's' is listed twice; a stage runs at most "
+        'once per pipeline'
+    )
+
+
+def test_any_subscription_stage_is_refused() -> None:
+    stage = recording_stage(Recorder(), 's', ['create'])
+
+    message = load_error({'s': stage}, subscription=['s'])
+
+    assert message.startswith("[storage] subscription_pipeline: stage 's' cannot")
+    assert 'subscriptions have no hookable operations yet' in message
+
+
+def test_blank_names_in_a_list_are_ignored() -> None:
+    recorder = Recorder()
+    stack = build(
+        FakeDriver(),
+        {'s': recording_stage(recorder, 's', ['count'])},
+        queue=['', 's', ''],
+    )
+
+    stack.queues.count('p')
+
+    assert recorder.stages('count') == ['s']
+
+
+# Real entry points, through stevedore ------------------------------------
+
+
+@pytest.fixture
+def install_stages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[str, dict[str, str]], str]:
+    """Make a distribution with stage entry points importable.
+
+    Returns a function taking module source and {stage name: object path
+    in that module}, which returns the module's name, unique to the call.
+    """
+
+    def install(source: str, stages: dict[str, str]) -> str:
+        site = tmp_path / f'site{next(_unique)}'
+        module = f'zaqar_unit_stages_{next(_unique)}'
+        dist = site / f'{module}-1.0.dist-info'
+        dist.mkdir(parents=True)
+        (site / f'{module}.py').write_text(textwrap.dedent(source))
+        (dist / 'METADATA').write_text(
+            f'Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n'
+        )
+        lines = [
+            f'{name} = {target.format(module=module)}'
+            for name, target in stages.items()
+        ]
+        (dist / 'entry_points.txt').write_text(
+            '[zaqar.storage.stages]\n' + '\n'.join(lines) + '\n'
+        )
+        monkeypatch.syspath_prepend(str(site))
+        monkeypatch.delitem(sys.modules, module, raising=False)
+        # stevedore lists a group's entry points once per process.
+        monkeypatch.setattr(extension.ExtensionManager, 'ENTRY_POINT_CACHE', {})
+        return module
+
+    return install
+
+
+STAGE_MODULE = """
+    SEEN = []
+
+    class Audit:
+        def __init__(self, conf):
+            pass
+
+        def create(self, name, metadata, project):
+            SEEN.append(('create', name, project))
+"""
+
+
+def test_entry_point_stages_run_through_load_storage(
+    install_stages: Callable[[str, dict[str, str]], str], tmp_path: Path
+) -> None:
+    module = install_stages(STAGE_MODULE, {'unit_audit': '{module}:Audit'})
+    conf = new_conf(queue=['unit_audit'])
+    conf.set_override(
+        'database', str(tmp_path / 'z.db'), group='drivers:message_store:sqlite'
+    )
+
+    storage = bootstrap.load_storage(conf, ManualClock())
+    try:
+        assert storage.queues.create('fizbit', {}, 'p') is True
+        assert storage.queues.create('fizbit', {}, 'p') is False
+        assert storage.describe().endswith('; stages: queue=[unit_audit]')
+        assert isinstance(storage, PipelineDriver)
+        seen = sys.modules[module].SEEN
+        assert seen == [('create', 'fizbit', 'p'), ('create', 'fizbit', 'p')]
+    finally:
+        storage.close()
+
+
+def test_an_unknown_entry_point_lists_the_installed_stages(
+    install_stages: Callable[[str, dict[str, str]], str],
+) -> None:
+    install_stages(STAGE_MODULE, {'unit_audit': '{module}:Audit'})
+
+    with pytest.raises(errors.ConfigurationError) as caught:
+        loader.load_pipelines(new_conf(queue=['unit_audti']))
+
+    message = str(caught.value)
+    assert message.startswith(
+        "[storage] queue_pipeline: stage 'unit_audti' is not installed: no entry "
+        "point 'unit_audti' in the zaqar.storage.stages group"
+    )
+    assert 'unit_audit' in message.split('installed stages:')[1]
+
+
+def test_a_stage_that_fails_to_import_is_named(
+    install_stages: Callable[[str, dict[str, str]], str],
+) -> None:
+    install_stages('import zaqar_no_such_dependency\n', {'broken': '{module}:Stage'})
+
+    with pytest.raises(errors.ConfigurationError) as caught:
+        loader.load_pipelines(new_conf(message=['broken']))
+
+    message = str(caught.value)
+    assert message.startswith(
+        "[storage] message_pipeline: stage 'broken' could not be imported from "
+    )
+    assert "ModuleNotFoundError: No module named 'zaqar_no_such_dependency'" in message
+
+
+def test_an_entry_point_naming_a_missing_attribute_is_named(
+    install_stages: Callable[[str, dict[str, str]], str],
+) -> None:
+    install_stages(STAGE_MODULE, {'gone': '{module}:Gone'})
+
+    with pytest.raises(errors.ConfigurationError) as caught:
+        loader.load_pipelines(new_conf(claim=['gone']))
+
+    assert str(caught.value).startswith(
+        "[storage] claim_pipeline: stage 'gone' could not be imported from "
+    )
+    assert 'AttributeError' in str(caught.value)

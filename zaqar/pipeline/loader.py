@@ -1,0 +1,287 @@
+"""Load the configured stages and check them before anything runs.
+
+Every check happens here, at start-up, so that a mistake in the
+configuration or in a stage stops ``zaqar-server`` with a message naming the
+option and the stage, rather than being skipped silently on each request.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.metadata
+import inspect
+import logging
+import types
+from collections.abc import Callable
+from collections.abc import Sequence
+
+from oslo_config import cfg
+from stevedore import driver as stevedore_driver
+from stevedore import exception as stevedore_exception
+
+from zaqar.conf import storage as storage_conf
+from zaqar.pipeline import stage as stage_api
+from zaqar.pipeline.pipeline import Hook
+from zaqar.pipeline.pipeline import Pipeline
+from zaqar.pipeline.pipeline import Pipelines
+from zaqar.pipeline.pipeline import StageHooks
+from zaqar.storage import errors
+
+LOG = logging.getLogger(__name__)
+
+NAMESPACE = 'zaqar.storage.stages'
+
+_METHOD_TYPES = (types.FunctionType, staticmethod, classmethod)
+
+
+class StageNotFound(Exception):
+    """A configured name gives no stage factory; the message says why."""
+
+
+# Resolves a configured stage name to its factory, or raises StageNotFound.
+StageFinder = Callable[[str], stage_api.StageFactory]
+
+
+def find_stage(name: str) -> stage_api.StageFactory:
+    """Import the factory registered as ``name`` in zaqar.storage.stages.
+
+    Raises:
+        StageNotFound: No such entry point, several of them, or it failed
+            to import.
+    """
+    try:
+        manager = stevedore_driver.DriverManager(
+            NAMESPACE,
+            name,
+            invoke_on_load=False,
+            on_load_failure_callback=_import_failed,
+            on_missing_entrypoints_callback=None,
+        )
+    except stevedore_exception.NoMatches:
+        raise StageNotFound(
+            f'is not installed: no entry point {name!r} in the {NAMESPACE} '
+            f'group ({_installed()})'
+        ) from None
+    except stevedore_exception.MultipleMatches:
+        raise StageNotFound(
+            f'is ambiguous: several installed packages register {name!r} in '
+            f'the {NAMESPACE} group; uninstall all but one'
+        ) from None
+    return manager.driver
+
+
+def _import_failed(
+    manager: object, entrypoint: importlib.metadata.EntryPoint, ex: BaseException
+) -> None:
+    raise StageNotFound(
+        f'could not be imported from {entrypoint.value}: {type(ex).__name__}: {ex}'
+    ) from ex
+
+
+def _installed() -> str:
+    names = sorted({ep.name for ep in importlib.metadata.entry_points(group=NAMESPACE)})
+    if not names:
+        return 'no stage is installed'
+    return f'installed stages: {", ".join(names)}'
+
+
+def load_pipelines(conf: cfg.ConfigOpts, find: StageFinder = find_stage) -> Pipelines:
+    """Load and check the stages of every ``[storage] *_pipeline`` option.
+
+    Each stage is built once per pipeline that lists it, by calling its
+    factory with ``conf``.
+
+    Args:
+        conf: A configuration registered with :func:`zaqar.conf.register_all`.
+        find: Resolves a stage name to its factory (entry points by default).
+
+    Raises:
+        ConfigurationError: A stage is unknown, fails to import or to start,
+            or defines a method that no operation of its pipeline has or
+            whose signature cannot take that operation's arguments.
+    """
+    _refuse_subscription_stages(_names(conf, stage_api.SUBSCRIPTION))
+    return Pipelines(
+        queue=load_pipeline(conf, stage_api.QUEUE, find),
+        message=load_pipeline(conf, stage_api.MESSAGE, find),
+        claim=load_pipeline(conf, stage_api.CLAIM, find),
+    )
+
+
+def load_pipeline(
+    conf: cfg.ConfigOpts, resource: stage_api.Resource, find: StageFinder = find_stage
+) -> Pipeline:
+    """Load and check the stages of one resource's pipeline, in order.
+
+    Raises:
+        ConfigurationError: As for :func:`load_pipelines`.
+    """
+    names = _names(conf, resource)
+    _refuse_duplicates(resource, names)
+    stages = [_load_stage(conf, resource, name, find) for name in names]
+    if stages:
+        LOG.info('%s pipeline: %s -> storage driver', resource.name, ' -> '.join(names))
+    return Pipeline(resource.name, stages)
+
+
+def _names(conf: cfg.ConfigOpts, resource: stage_api.Resource) -> list[str]:
+    # oslo.config turns "a,,b" into ['a', '', 'b']: a blank item names nothing.
+    listed = conf[storage_conf.GROUP_NAME][resource.option]
+    return [name for name in listed if name]
+
+
+def _where(resource: stage_api.Resource, name: str) -> str:
+    return f'[{storage_conf.GROUP_NAME}] {resource.option}: stage {name!r}'
+
+
+def _refuse_subscription_stages(names: Sequence[str]) -> None:
+    if names:
+        listed = ', '.join(repr(name) for name in names)
+        stages = 'stage' if len(names) == 1 else 'stages'
+        raise errors.ConfigurationError(
+            f'[{storage_conf.GROUP_NAME}] {stage_api.SUBSCRIPTION.option}: '
+            f'{stages} {listed} cannot run: subscriptions have no hookable '
+            f'operations yet (this server stores no subscriptions); leave '
+            f'{stage_api.SUBSCRIPTION.option} empty'
+        )
+
+
+def _refuse_duplicates(resource: stage_api.Resource, names: Sequence[str]) -> None:
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise errors.ConfigurationError(
+                f'{_where(resource, name)} is listed twice; a stage runs at '
+                f'most once per pipeline'
+            )
+
+
+def _load_stage(
+    conf: cfg.ConfigOpts,
+    resource: stage_api.Resource,
+    name: str,
+    find: StageFinder,
+) -> StageHooks:
+    where = _where(resource, name)
+    try:
+        factory = find(name)
+    except StageNotFound as ex:
+        raise errors.ConfigurationError(f'{where} {ex}') from ex
+    stage = _build(factory, conf, where)
+    return StageHooks(name, hooks_of(stage, resource, where))
+
+
+def _build(factory: object, conf: cfg.ConfigOpts, where: str) -> object:
+    if not callable(factory):
+        raise errors.ConfigurationError(
+            f'{where}: its entry point names {factory!r}, which is not a class '
+            f'or a factory taking the configuration'
+        )
+    try:
+        return factory(conf)
+    except errors.ConfigurationError as ex:
+        raise errors.ConfigurationError(
+            f'{where} rejected its configuration: {ex}'
+        ) from ex
+    except Exception as ex:
+        # Anything a stage's constructor raises is a start-up failure that
+        # the operator must see, not a traceback from deep in gunicorn.
+        raise errors.ConfigurationError(
+            f'{where} failed to start: {type(ex).__name__}: {ex}'
+        ) from ex
+
+
+def hooks_of(
+    stage: object, resource: stage_api.Resource, where: str = 'stage'
+) -> dict[str, Hook]:
+    """Return the stage's hooks by operation, after checking each one.
+
+    Every public method of the stage's class (and of its bases, protocols
+    excepted) must be named after an operation of ``resource`` and accept
+    that operation's arguments by keyword. Helpers start with ``_``.
+
+    Args:
+        stage: The built stage.
+        resource: The resource whose pipeline lists the stage.
+        where: Names the option and stage at the start of error messages.
+
+    Raises:
+        ConfigurationError: A method matches no operation or cannot accept
+            its arguments, or the stage hooks nothing.
+    """
+    operations = resource.operations()
+    hooks: dict[str, Hook] = {}
+    for method in public_methods(type(stage)):
+        if method not in operations:
+            raise errors.ConfigurationError(
+                _no_such_operation(where, method, resource, operations)
+            )
+        hook = getattr(stage, method)
+        _check_signature(where, resource, method, hook, operations[method])
+        hooks[method] = hook
+    if not hooks:
+        raise errors.ConfigurationError(
+            f'{where} hooks no {resource.name} operation: it defines none of '
+            f'{", ".join(operations)}'
+        )
+    return hooks
+
+
+def public_methods(klass: type) -> list[str]:
+    """List the public methods of ``klass`` and its non-protocol bases."""
+    names: set[str] = set()
+    for owner in klass.__mro__:
+        if stage_api.is_declaration(owner):
+            continue
+        for name, value in vars(owner).items():
+            if not name.startswith('_') and isinstance(value, _METHOD_TYPES):
+                names.add(name)
+    return sorted(names)
+
+
+def _no_such_operation(
+    where: str,
+    method: str,
+    resource: stage_api.Resource,
+    operations: dict[str, tuple[str, ...]],
+) -> str:
+    close = difflib.get_close_matches(method, operations, n=1)
+    hint = f' (did you mean {close[0]!r}?)' if close else ''
+    return (
+        f'{where} defines method {method!r}, which matches no {resource.name} '
+        f'operation{hint}; {resource.name} operations: '
+        f'{", ".join(operations)} (prefix helper methods with "_")'
+    )
+
+
+def _check_signature(
+    where: str,
+    resource: stage_api.Resource,
+    method: str,
+    hook: Hook,
+    parameters: tuple[str, ...],
+) -> None:
+    try:
+        signature = inspect.signature(hook)
+    except (TypeError, ValueError):
+        # Not introspectable (a C function): the first call will tell.
+        return
+    try:
+        signature.bind(**dict.fromkeys(parameters))
+    except TypeError as ex:
+        controller = resource.controller.__name__ if resource.controller else '?'
+        raise errors.ConfigurationError(
+            f'{where} method {method}{_bare(signature)} cannot take the arguments of '
+            f'{controller}.{method}({", ".join(parameters)}), which are passed '
+            f'by keyword: {ex}'
+        ) from None
+
+
+def _bare(signature: inspect.Signature) -> inspect.Signature:
+    """Drop annotations, which only clutter an error message."""
+    return signature.replace(
+        parameters=[
+            parameter.replace(annotation=inspect.Parameter.empty)
+            for parameter in signature.parameters.values()
+        ],
+        return_annotation=inspect.Signature.empty,
+    )

@@ -1,0 +1,424 @@
+"""A data driver that runs the configured stages in front of another.
+
+Every controller method is written out: it runs the hooks of its operation
+in the configured order, stops at the first hook that returns a value, and
+otherwise calls the same method of the wrapped driver, which is always the
+last stage. Nothing is dispatched by name at call time except the hook
+lookup, so readers and type checkers see exactly what runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from zaqar.storage import base
+from zaqar.storage.models import Claim
+from zaqar.storage.models import GCReport
+from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
+from zaqar.storage.models import NewMessage
+from zaqar.storage.models import QueueInfo
+from zaqar.storage.models import QueueStats
+
+LOG = logging.getLogger(__name__)
+
+Hook = Callable[..., Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class StageHooks:
+    """One loaded stage: its configured name and what it hooks.
+
+    Attributes:
+        name: The stage's entry point name, as configured.
+        hooks: Operation name to the stage's bound method for it.
+    """
+
+    name: str
+    hooks: Mapping[str, Hook]
+
+
+class Pipeline:
+    """The stages in front of one controller, in the configured order.
+
+    Args:
+        resource: ``queue``, ``message`` or ``claim``, for logs.
+        stages: The loaded stages, first to run first.
+    """
+
+    def __init__(self, resource: str, stages: Sequence[StageHooks] = ()) -> None:
+        self.resource = resource
+        self.stages: tuple[str, ...] = tuple(stage.name for stage in stages)
+        hooks: dict[str, list[tuple[str, Hook]]] = {}
+        for stage in stages:
+            for operation, hook in stage.hooks.items():
+                hooks.setdefault(operation, []).append((stage.name, hook))
+        # Tuples keyed by operation: a call does one dict lookup and nothing
+        # at all when no stage hooks the operation.
+        self._hooks = {operation: tuple(found) for operation, found in hooks.items()}
+
+    def run(self, operation: str, /, **arguments: Any) -> Any:
+        """Run the hooks of ``operation``; return the first non-None result.
+
+        Returns:
+            The value that stops the pipeline, or None when every hook let
+            the call through to the driver.
+        """
+        for stage, hook in self._hooks.get(operation, ()):
+            result = hook(**arguments)
+            if result is not None:
+                LOG.debug('%s.%s answered by stage %r', self.resource, operation, stage)
+                return result
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Pipelines:
+    """The pipeline of each resource that has storage operations."""
+
+    queue: Pipeline = dataclasses.field(default_factory=lambda: Pipeline('queue'))
+    message: Pipeline = dataclasses.field(default_factory=lambda: Pipeline('message'))
+    claim: Pipeline = dataclasses.field(default_factory=lambda: Pipeline('claim'))
+
+    def all(self) -> tuple[Pipeline, ...]:
+        """Return the pipelines in a fixed order."""
+        return (self.queue, self.message, self.claim)
+
+    @property
+    def empty(self) -> bool:
+        """Tell whether no stage is configured at all."""
+        return not any(pipeline.stages for pipeline in self.all())
+
+    def describe(self) -> str:
+        """Say which stages run, e.g. ``queue=[audit, guard]``."""
+        return ', '.join(
+            f'{pipeline.resource}=[{", ".join(pipeline.stages)}]'
+            for pipeline in self.all()
+            if pipeline.stages
+        )
+
+
+class PipelineQueueController(base.QueueController):
+    """Queue operations through the queue pipeline, then the driver.
+
+    ``list`` comes last so that the builtin still names the type above it.
+    """
+
+    def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
+        self._driver = driver
+        self._pipeline = pipeline
+
+    def create(self, name: str, metadata: Metadata, project: str) -> bool:
+        """Run the ``create`` hooks, then create the queue."""
+        result = self._pipeline.run(
+            'create', name=name, metadata=metadata, project=project
+        )
+        if result is not None:
+            return result
+        return self._driver.queues.create(name, metadata, project)
+
+    def exists(self, name: str, project: str) -> bool:
+        """Run the ``exists`` hooks, then ask the driver."""
+        result = self._pipeline.run('exists', name=name, project=project)
+        if result is not None:
+            return result
+        return self._driver.queues.exists(name, project)
+
+    def get_metadata(self, name: str, project: str) -> Metadata:
+        """Run the ``get_metadata`` hooks, then read the metadata."""
+        result = self._pipeline.run('get_metadata', name=name, project=project)
+        if result is not None:
+            return result
+        return self._driver.queues.get_metadata(name, project)
+
+    def set_metadata(self, name: str, metadata: Metadata, project: str) -> None:
+        """Run the ``set_metadata`` hooks, then replace the metadata."""
+        handled = self._pipeline.run(
+            'set_metadata', name=name, metadata=metadata, project=project
+        )
+        if handled is None:
+            self._driver.queues.set_metadata(name, metadata, project)
+
+    def delete(self, name: str, project: str) -> None:
+        """Run the ``delete`` hooks, then delete the queue."""
+        handled = self._pipeline.run('delete', name=name, project=project)
+        if handled is None:
+            self._driver.queues.delete(name, project)
+
+    def count(self, project: str) -> int:
+        """Run the ``count`` hooks, then count the queues."""
+        result = self._pipeline.run('count', project=project)
+        if result is not None:
+            return result
+        return self._driver.queues.count(project)
+
+    def stats(self, name: str, project: str) -> QueueStats:
+        """Run the ``stats`` hooks, then count the queue's messages."""
+        result = self._pipeline.run('stats', name=name, project=project)
+        if result is not None:
+            return result
+        return self._driver.queues.stats(name, project)
+
+    def list(
+        self,
+        project: str,
+        marker: str | None = None,
+        limit: int = 10,
+        detailed: bool = False,
+        name_contains: str | None = None,
+        metadata_filter: Metadata | None = None,
+    ) -> list[QueueInfo]:
+        """Run the ``list`` hooks, then list the queues."""
+        result = self._pipeline.run(
+            'list',
+            project=project,
+            marker=marker,
+            limit=limit,
+            detailed=detailed,
+            name_contains=name_contains,
+            metadata_filter=metadata_filter,
+        )
+        if result is not None:
+            return result
+        return self._driver.queues.list(
+            project,
+            marker=marker,
+            limit=limit,
+            detailed=detailed,
+            name_contains=name_contains,
+            metadata_filter=metadata_filter,
+        )
+
+
+class PipelineMessageController(base.MessageController):
+    """Message operations through the message pipeline, then the driver.
+
+    ``list`` comes last so that the builtin still names the type above it.
+    """
+
+    def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
+        self._driver = driver
+        self._pipeline = pipeline
+
+    def post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str]:
+        """Run the ``post`` hooks, then store the messages."""
+        result = self._pipeline.run(
+            'post',
+            queue=queue,
+            messages=messages,
+            project=project,
+            client_id=client_id,
+        )
+        if result is not None:
+            return result
+        return self._driver.messages.post(queue, messages, project, client_id)
+
+    def get(self, queue: str, message_id: str, project: str) -> Message:
+        """Run the ``get`` hooks, then read the message."""
+        result = self._pipeline.run(
+            'get', queue=queue, message_id=message_id, project=project
+        )
+        if result is not None:
+            return result
+        return self._driver.messages.get(queue, message_id, project)
+
+    def get_many(
+        self, queue: str, message_ids: Sequence[str], project: str
+    ) -> list[Message]:
+        """Run the ``get_many`` hooks, then read the messages."""
+        result = self._pipeline.run(
+            'get_many', queue=queue, message_ids=message_ids, project=project
+        )
+        if result is not None:
+            return result
+        return self._driver.messages.get_many(queue, message_ids, project)
+
+    def delete(
+        self,
+        queue: str,
+        message_id: str,
+        project: str,
+        claim_id: str | None = None,
+    ) -> None:
+        """Run the ``delete`` hooks, then delete the message."""
+        handled = self._pipeline.run(
+            'delete',
+            queue=queue,
+            message_id=message_id,
+            project=project,
+            claim_id=claim_id,
+        )
+        if handled is None:
+            self._driver.messages.delete(queue, message_id, project, claim_id=claim_id)
+
+    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
+        """Run the ``delete_many`` hooks, then delete the messages."""
+        handled = self._pipeline.run(
+            'delete_many', queue=queue, message_ids=message_ids, project=project
+        )
+        if handled is None:
+            self._driver.messages.delete_many(queue, message_ids, project)
+
+    def pop(self, queue: str, limit: int, project: str) -> list[Message]:
+        """Run the ``pop`` hooks, then pop the messages."""
+        result = self._pipeline.run('pop', queue=queue, limit=limit, project=project)
+        if result is not None:
+            return result
+        return self._driver.messages.pop(queue, limit, project)
+
+    def purge(self, queue: str, project: str) -> None:
+        """Run the ``purge`` hooks, then purge the queue."""
+        handled = self._pipeline.run('purge', queue=queue, project=project)
+        if handled is None:
+            self._driver.messages.purge(queue, project)
+
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """Run the ``list`` hooks, then list the messages."""
+        result = self._pipeline.run(
+            'list',
+            queue=queue,
+            project=project,
+            client_id=client_id,
+            marker=marker,
+            limit=limit,
+            echo=echo,
+            include_claimed=include_claimed,
+            include_delayed=include_delayed,
+        )
+        if result is not None:
+            return result
+        return self._driver.messages.list(
+            queue,
+            project,
+            client_id,
+            marker=marker,
+            limit=limit,
+            echo=echo,
+            include_claimed=include_claimed,
+            include_delayed=include_delayed,
+        )
+
+
+class PipelineClaimController(base.ClaimController):
+    """Claim operations through the claim pipeline, then the driver."""
+
+    def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
+        self._driver = driver
+        self._pipeline = pipeline
+
+    def create(
+        self, queue: str, project: str, ttl: int, grace: int, limit: int
+    ) -> Claim | None:
+        """Run the ``create`` hooks, then claim messages."""
+        result = self._pipeline.run(
+            'create', queue=queue, project=project, ttl=ttl, grace=grace, limit=limit
+        )
+        if result is not None:
+            return result
+        return self._driver.claims.create(queue, project, ttl, grace, limit)
+
+    def get(self, queue: str, claim_id: str, project: str) -> Claim:
+        """Run the ``get`` hooks, then read the claim."""
+        result = self._pipeline.run(
+            'get', queue=queue, claim_id=claim_id, project=project
+        )
+        if result is not None:
+            return result
+        return self._driver.claims.get(queue, claim_id, project)
+
+    def update(
+        self, queue: str, claim_id: str, project: str, ttl: int, grace: int
+    ) -> None:
+        """Run the ``update`` hooks, then renew the claim."""
+        handled = self._pipeline.run(
+            'update',
+            queue=queue,
+            claim_id=claim_id,
+            project=project,
+            ttl=ttl,
+            grace=grace,
+        )
+        if handled is None:
+            self._driver.claims.update(queue, claim_id, project, ttl, grace)
+
+    def delete(self, queue: str, claim_id: str, project: str) -> None:
+        """Run the ``delete`` hooks, then release the claim."""
+        handled = self._pipeline.run(
+            'delete', queue=queue, claim_id=claim_id, project=project
+        )
+        if handled is None:
+            self._driver.claims.delete(queue, claim_id, project)
+
+
+class PipelineDriver(base.DataDriver):
+    """A data driver whose controllers run stages before ``driver``'s.
+
+    Housekeeping (``is_alive``, ``gc``, ``close``) is not hookable and goes
+    straight to the wrapped driver. The clock is the wrapped driver's.
+
+    Args:
+        driver: The storage driver, the last stage of every pipeline.
+        pipelines: The stages of each resource.
+    """
+
+    def __init__(self, driver: base.DataDriver, pipelines: Pipelines) -> None:
+        super().__init__(driver.clock)
+        self.driver = driver
+        self.pipelines = pipelines
+        self._queues = PipelineQueueController(driver, pipelines.queue)
+        self._messages = PipelineMessageController(driver, pipelines.message)
+        self._claims = PipelineClaimController(driver, pipelines.claim)
+
+    @property
+    def queues(self) -> PipelineQueueController:
+        """The queue controller, behind the queue pipeline."""
+        return self._queues
+
+    @property
+    def messages(self) -> PipelineMessageController:
+        """The message controller, behind the message pipeline."""
+        return self._messages
+
+    @property
+    def claims(self) -> PipelineClaimController:
+        """The claim controller, behind the claim pipeline."""
+        return self._claims
+
+    def is_alive(self) -> bool:
+        """Ask the wrapped driver."""
+        return self.driver.is_alive()
+
+    def gc(self) -> GCReport:
+        """Collect garbage in the wrapped driver."""
+        return self.driver.gc()
+
+    def describe(self) -> str:
+        """Describe the wrapped driver and name the stages in front of it."""
+        stages = self.pipelines.describe()
+        described = self.driver.describe()
+        return f'{described}; stages: {stages}' if stages else described
+
+    def close(self) -> None:
+        """Close the wrapped driver."""
+        self.driver.close()

@@ -1,0 +1,233 @@
+"""What a pipeline stage is: the operations it may hook, by resource.
+
+A stage is an object built from the configuration by the factory its entry
+point names (usually its class: ``StageClass(conf)``). It hooks an operation
+by defining a public method with the operation's name; it defines only the
+ones it hooks. The hookable operations of a resource are exactly the abstract
+methods of its controller in :mod:`zaqar.storage.base`, and a hook is called
+with keyword arguments named exactly as that method's parameters (every
+parameter, defaults filled in), so ``def delete(self, name, project)`` hooks
+``QueueController.delete`` and ``def delete(self, **kwargs)`` works too.
+
+A hook returning None lets the pipeline go on to the next stage and finally
+the driver. A hook returning anything else stops the pipeline: that value is
+the operation's result (for operations whose result is None, the value only
+says "handled"; the caller still gets None). A hook may also raise a
+:mod:`zaqar.storage.errors` exception, which the transport maps to a status.
+
+The protocols below list every hookable operation with its signature. Stages
+need not inherit from them; a stage that does overrides only the methods it
+hooks, because the loader never treats a method these protocols declare as a
+hook. (Each protocol declares ``list`` last so that the builtin ``list``
+still means the type in the annotations before it.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import Generic
+from typing import Protocol
+
+from oslo_config import cfg
+
+from zaqar.storage import base
+from zaqar.storage.models import Claim
+from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
+from zaqar.storage.models import NewMessage
+from zaqar.storage.models import QueueInfo
+from zaqar.storage.models import QueueStats
+
+# What an entry point in the zaqar.storage.stages group must name.
+StageFactory = Callable[[cfg.ConfigOpts], object]
+
+
+class QueueStage(Protocol):
+    """Hooks of a stage listed in ``[storage] queue_pipeline``."""
+
+    def create(self, *, name: str, metadata: Metadata, project: str) -> bool | None:
+        """Before a queue is created; True/False answers 201/204."""
+        ...
+
+    def exists(self, *, name: str, project: str) -> bool | None:
+        """Before the existence check (``HEAD``)."""
+        ...
+
+    def get_metadata(self, *, name: str, project: str) -> Metadata | None:
+        """Before the queue's metadata is read."""
+        ...
+
+    def set_metadata(self, *, name: str, metadata: Metadata, project: str) -> object:
+        """Before the queue's metadata is replaced."""
+        ...
+
+    def delete(self, *, name: str, project: str) -> object:
+        """Before a queue is deleted; non-None keeps it (still 204)."""
+        ...
+
+    def count(self, *, project: str) -> int | None:
+        """Before the project's queues are counted."""
+        ...
+
+    def stats(self, *, name: str, project: str) -> QueueStats | None:
+        """Before the queue's message counts are read."""
+        ...
+
+    def list(
+        self,
+        *,
+        project: str,
+        marker: str | None,
+        limit: int,
+        detailed: bool,
+        name_contains: str | None,
+        metadata_filter: Metadata | None,
+    ) -> list[QueueInfo] | None:
+        """Before the project's queues are listed."""
+        ...
+
+
+class MessageStage(Protocol):
+    """Hooks of a stage listed in ``[storage] message_pipeline``."""
+
+    def post(
+        self,
+        *,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str] | None:
+        """Before messages are posted; a list answers as the new ids."""
+        ...
+
+    def get(self, *, queue: str, message_id: str, project: str) -> Message | None:
+        """Before one message is read."""
+        ...
+
+    def get_many(
+        self, *, queue: str, message_ids: Sequence[str], project: str
+    ) -> list[Message] | None:
+        """Before several messages are read by id."""
+        ...
+
+    def delete(
+        self, *, queue: str, message_id: str, project: str, claim_id: str | None
+    ) -> object:
+        """Before one message is deleted."""
+        ...
+
+    def delete_many(
+        self, *, queue: str, message_ids: Sequence[str], project: str
+    ) -> object:
+        """Before several messages are deleted by id."""
+        ...
+
+    def pop(self, *, queue: str, limit: int, project: str) -> list[Message] | None:
+        """Before messages are popped (read and deleted)."""
+        ...
+
+    def purge(self, *, queue: str, project: str) -> object:
+        """Before every message of the queue is deleted."""
+        ...
+
+    def list(
+        self,
+        *,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None,
+        limit: int,
+        echo: bool,
+        include_claimed: bool,
+        include_delayed: bool,
+    ) -> list[Message] | None:
+        """Before messages are listed."""
+        ...
+
+
+class ClaimStage(Protocol):
+    """Hooks of a stage listed in ``[storage] claim_pipeline``."""
+
+    def create(
+        self, *, queue: str, project: str, ttl: int, grace: int, limit: int
+    ) -> Claim | None:
+        """Before messages are claimed.
+
+        Returning a value stops the pipeline, so a hook cannot say "no
+        message claimed" (the driver's None); raise an error to refuse.
+        """
+        ...
+
+    def get(self, *, queue: str, claim_id: str, project: str) -> Claim | None:
+        """Before a claim is read."""
+        ...
+
+    def update(
+        self, *, queue: str, claim_id: str, project: str, ttl: int, grace: int
+    ) -> object:
+        """Before a claim is renewed."""
+        ...
+
+    def delete(self, *, queue: str, claim_id: str, project: str) -> object:
+        """Before a claim is released."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Resource:
+    """One resource whose operations a pipeline runs stages for.
+
+    Attributes:
+        name: As in the option name ``[storage] <name>_pipeline``.
+        controller: The storage controller whose methods stages hook, or
+            None when the resource has no storage operations yet.
+        protocol: The protocol documenting the hooks.
+    """
+
+    name: str
+    controller: type | None
+    protocol: type | None
+
+    @property
+    def option(self) -> str:
+        """The ``[storage]`` option that lists this resource's stages."""
+        return f'{self.name}_pipeline'
+
+    def operations(self) -> dict[str, tuple[str, ...]]:
+        """Map each hookable operation to its parameter names, in order."""
+        if self.controller is None:
+            return {}
+        return {
+            name: parameter_names(getattr(self.controller, name))
+            for name in sorted(self.controller.__abstractmethods__)
+        }
+
+
+def parameter_names(method: Callable[..., object]) -> tuple[str, ...]:
+    """Return the parameter names of an unbound method, ``self`` excluded."""
+    parameters = list(inspect.signature(method).parameters)
+    return tuple(parameters[1:])
+
+
+QUEUE = Resource('queue', base.QueueController, QueueStage)
+MESSAGE = Resource('message', base.MessageController, MessageStage)
+CLAIM = Resource('claim', base.ClaimController, ClaimStage)
+# Accepted in the configuration so the option exists, but nothing stores
+# subscriptions yet, so no stage can be listed there.
+SUBSCRIPTION = Resource('subscription', None, None)
+
+RESOURCES: tuple[Resource, ...] = (QUEUE, MESSAGE, CLAIM, SUBSCRIPTION)
+
+
+def is_declaration(klass: type) -> bool:
+    """Tell whether ``klass`` only declares methods (never hooks them).
+
+    ``object`` and ``Generic`` bring no hooks, and protocols, these above
+    as well as any a stage author writes, declare signatures to override.
+    """
+    return klass in (object, Generic) or bool(klass.__dict__.get('_is_protocol'))
