@@ -123,6 +123,12 @@ def test_delete_is_idempotent_and_removes_messages(
             'Invalid API request',
             '_enable_encrypt_messages must be boolean.',
         ),
+        (
+            '{"_enable_encrypt_messages": true}',
+            'Invalid API request',
+            'Message encryption is not supported by this server; '
+            '_enable_encrypt_messages must be false.',
+        ),
     ],
 )
 def test_put_refuses_bad_bodies(

@@ -164,7 +164,7 @@ def test_with_defaults_replaces_missing_and_falsy_reserved_values(
         {'_default_message_delay': 0, '_dead_letter_queue_messages_ttl': 1209600},
         {'_dead_letter_queue': 'dlq.1', '_max_claim_count': 5},
         {'_dead_letter_queue': None, '_dead_letter_queue_messages_ttl': None},
-        {'_enable_encrypt_messages': True},
+        {'_enable_encrypt_messages': False},
     ],
 )
 def test_valid_queue_metadata_passes(validator: Validator, metadata: dict) -> None:
@@ -188,6 +188,7 @@ def test_valid_queue_metadata_passes(validator: Validator, metadata: dict) -> No
         ({'_dead_letter_queue': 7}, '_dead_letter_queue must be a valid queue name.'),
         ({'_dead_letter_queue': 'a b'}, '_dead_letter_queue must be a valid queue'),
         ({'_enable_encrypt_messages': 'yes'}, '_enable_encrypt_messages must be'),
+        ({'_enable_encrypt_messages': True}, 'encryption is not supported'),
     ],
 )
 def test_invalid_reserved_metadata_fails(

@@ -441,9 +441,16 @@ def _int_in_range(
 
 def _encryption_problem(metadata: Metadata) -> str | None:
     value = metadata.get('_enable_encrypt_messages')
-    if value is None or isinstance(value, bool):
-        return None
-    return '_enable_encrypt_messages must be boolean.'
+    if value is not None and not isinstance(value, bool):
+        return '_enable_encrypt_messages must be boolean.'
+    if value:
+        # NOTE: refuse rather than store the flag: a queue that claims to
+        # encrypt at rest while it does not would mislead its owner.
+        return (
+            'Message encryption is not supported by this server; '
+            '_enable_encrypt_messages must be false.'
+        )
+    return None
 
 
 def _patch_operation(change: object) -> PatchOperation:
