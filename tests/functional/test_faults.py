@@ -14,6 +14,7 @@ import falcon.testing
 import pytest
 from oslo_config import cfg
 
+from zaqar.common.clock import ManualClock
 from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import GCReport
@@ -42,6 +43,7 @@ class FaultyDriver(DataDriver):
     """A driver whose backend is unreachable (or broken)."""
 
     def __init__(self, error: Exception) -> None:
+        super().__init__(ManualClock())
         self._failing = Failing(error)
 
     @property

@@ -112,12 +112,11 @@ def test_health_reports_reachability_and_message_volume(
 
 
 def test_unknown_paths_are_bare_404(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §1.1; absent features (subscriptions, share, topics, pools)."""
+    """Fact sheet §1.1; absent features (subscriptions, topics, pools)."""
     for path in (
         '/v3',
         '/v2/nothing',
         '/v2/queues/q/subscriptions',
-        '/v2/queues/q/share',
         '/v2/topics',
         '/v2/pools',
         '/v2/flavors',

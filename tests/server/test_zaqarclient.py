@@ -95,3 +95,41 @@ def test_client_reports_server_errors_as_exceptions(server: Server) -> None:
         queue.message('f' * 32)
     with pytest.raises(client_errors.MalformedRequest):
         queue.post([{'body': 'x', 'ttl': 10}])
+
+
+def test_client_shares_a_queue_through_a_pre_signed_url(server_factory) -> None:
+    server: Server = server_factory({'signed_url': {'secret_key': 'shh'}})
+    owner = make_client(server, 'client-share')
+    queue = owner.queue('shared', force_create=True)
+    queue.post([{'body': 'for the holder', 'ttl': 300}])
+
+    grant = queue.signed_url(
+        paths=['messages'], ttl_seconds=600, methods=['GET', 'POST']
+    )
+    assert grant['paths'] == ['/v2/queues/shared/messages']
+    assert grant['methods'] == ['GET', 'POST']
+    assert grant['project'] == 'client-share'
+
+    holder = zaqar_client.Client(
+        server.url,
+        version=2,
+        conf={
+            'auth_opts': {
+                'backend': 'signed-url',
+                'options': {
+                    'signature': grant['signature'],
+                    'expires': grant['expires'],
+                    'methods': grant['methods'],
+                    'paths': grant['paths'],
+                    'os_project_id': grant['project'],
+                },
+            }
+        },
+    )
+    shared = holder.queue('shared')
+    assert [m.body for m in shared.messages()] == ['for the holder']
+    shared.post([{'body': 'reply', 'ttl': 300}])
+    assert [m.body for m in queue.messages(echo=True)] == ['for the holder', 'reply']
+    # The grant covers only the messages of this queue.
+    with pytest.raises(client_errors.ResourceNotFound):
+        holder.queue('elsewhere').post([{'body': 'nope', 'ttl': 300}])

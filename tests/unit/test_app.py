@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import uuid
 from pathlib import Path
 from typing import cast
@@ -12,6 +13,7 @@ import pytest
 from oslo_config import cfg
 
 from zaqar import conf as zaqar_conf
+from zaqar.common.clock import ManualClock
 from zaqar.storage.base import DataDriver
 from zaqar.transport.validation import Limits
 from zaqar.transport.validation import Validator
@@ -56,7 +58,7 @@ def test_create_app_without_conf_reads_the_default_files(
 
 
 def test_route_table_has_one_entry_per_path() -> None:
-    storage = cast(DataDriver, object())
+    storage = cast(DataDriver, types.SimpleNamespace(clock=ManualClock()))
     validator = Validator(Limits())
     paths = [path for path, _ in routes.build_routes(storage, validator)]
     assert len(paths) == len(set(paths))

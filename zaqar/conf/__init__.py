@@ -13,12 +13,21 @@ from oslo_config import cfg
 
 from zaqar.conf import default
 from zaqar.conf import drivers
+from zaqar.conf import signed_url
 from zaqar.conf import sqlite
 from zaqar.conf import storage
 from zaqar.conf import transport
 from zaqar.conf import wsgi
 
-MODULES: tuple[ModuleType, ...] = (default, drivers, transport, wsgi, storage, sqlite)
+MODULES: tuple[ModuleType, ...] = (
+    default,
+    drivers,
+    transport,
+    wsgi,
+    storage,
+    sqlite,
+    signed_url,
+)
 
 
 def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:

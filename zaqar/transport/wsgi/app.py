@@ -17,6 +17,7 @@ from zaqar.transport.validation import Validator
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import hooks
 from zaqar.transport.wsgi import routes
+from zaqar.transport.wsgi import share
 
 
 def create_app(
@@ -35,8 +36,13 @@ def create_app(
     if storage is None:
         storage = bootstrap.load_storage(conf)
     validator = Validator(Limits.from_conf(conf))
+    secret = conf.signed_url.secret_key
+    # NOTE: the signature check comes first, as upstream (fact sheet §1.2).
+    checks = (share.SignatureCheck(secret, storage.clock), *hooks.CHECKS)
 
-    app = falcon.App(middleware=[hooks.RequestChecks(validator)])
+    app = falcon.App(
+        middleware=[hooks.RequestId(), hooks.RequestChecks(validator, checks)]
+    )
     # NOTE: Zaqar ignores blank query values (?echo= means no echo at all)
     # and splits comma lists itself (only for list parameters).
     app.req_options.keep_blank_qs_values = False
@@ -49,6 +55,7 @@ def create_app(
         validator,
         admin_mode=conf.admin_mode,
         with_checksum=conf.enable_checksum,
+        signing_secret=secret,
     )
     for path, resource in table:
         app.add_route(path, resource)

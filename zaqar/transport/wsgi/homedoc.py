@@ -47,6 +47,7 @@ def build(admin_mode: bool) -> dict[str, Any]:
         'rel/queue_patch': _relation(_QUEUE, _QUEUE_VARS, ['PATCH']),
         'rel/queue_stats': _relation(f'{_QUEUE}/stats', _QUEUE_VARS, ['GET']),
         'rel/queue_purge': _relation(f'{_QUEUE}/purge', _QUEUE_VARS, ['POST']),
+        'rel/queue_share': _relation(f'{_QUEUE}/share', _QUEUE_VARS, ['POST']),
         'rel/messages': _relation(
             f'{_QUEUE}/messages{{?marker,limit,echo,include_claimed}}',
             {**_QUEUE_VARS, **_params('marker', 'limit', 'echo', 'include_claimed')},

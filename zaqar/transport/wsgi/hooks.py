@@ -9,6 +9,7 @@ gets (fact sheet §1.2, items 2 to 7).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -116,6 +117,28 @@ CHECKS: tuple[Check, ...] = (
     require_project_id,
     validate_queue_identification,
 )
+
+
+class RequestId:
+    """Falcon middleware tagging every response with a request id.
+
+    The ``x-openstack-request-id`` header (``req-<uuid>``) lets a client
+    quote a request to an operator; upstream adds it with oslo middleware.
+    """
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Give the request its id, for logs."""
+        req.context.request_id = f'req-{uuid.uuid4()}'
+
+    def process_response(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        resource: object,
+        req_succeeded: bool,
+    ) -> None:
+        """Send the id back, on errors too."""
+        resp.set_header('x-openstack-request-id', req.context.request_id)
 
 
 class RequestChecks:

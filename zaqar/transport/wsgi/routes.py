@@ -11,6 +11,7 @@ from zaqar.transport.wsgi import messages
 from zaqar.transport.wsgi import ping
 from zaqar.transport.wsgi import purge
 from zaqar.transport.wsgi import queues
+from zaqar.transport.wsgi import share
 from zaqar.transport.wsgi import stats
 from zaqar.transport.wsgi import versions
 
@@ -24,6 +25,7 @@ def build_routes(
     validator: Validator,
     admin_mode: bool = False,
     with_checksum: bool = False,
+    signing_secret: str | None = None,
 ) -> list[Route]:
     """Return ``(path template, resource)`` pairs for every v2 route.
 
@@ -32,6 +34,7 @@ def build_routes(
         validator: Validator holding the configured limits.
         admin_mode: Whether to add the admin-only routes (``/v2/health``).
         with_checksum: Whether messages carry a ``checksum``.
+        signing_secret: Secret for pre-signed URLs; None refuses sharing.
     """
     home = homedoc.HomeDocument(admin_mode)
     routes: list[Route] = [
@@ -45,6 +48,7 @@ def build_routes(
         (QUEUE, queues.QueueItem(storage, validator)),
         (f'{QUEUE}/stats', stats.Stats(storage)),
         (f'{QUEUE}/purge', purge.Purge(storage, validator)),
+        (f'{QUEUE}/share', share.Share(signing_secret, storage.clock)),
         (
             f'{QUEUE}/messages',
             messages.MessageCollection(storage, validator, with_checksum),
