@@ -23,6 +23,12 @@ from zaqar.storage.sqlite.queues import QueueController
 
 LOG = logging.getLogger(__name__)
 
+# Writers remove at most this many expired rows of each kind in passing, at
+# most once per SWEEP_INTERVAL seconds, so the embedded default stays bounded
+# even where no garbage collector runs.
+SWEEP_BATCH = 500
+SWEEP_INTERVAL = 10.0
+
 
 class SqliteDriver(DataDriver):
     """Stores everything in one SQLite database file.
@@ -40,6 +46,7 @@ class SqliteDriver(DataDriver):
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._schema_ready = False
+        self._last_sweep = float('-inf')
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
@@ -138,16 +145,25 @@ class SqliteDriver(DataDriver):
         return True
 
     def gc(self) -> GCReport:
-        """Delete expired messages and claims; releases their messages."""
+        """Delete every expired message and claim."""
         now = self.clock.now()
         with self.write() as connection:
-            messages = connection.execute(
-                'DELETE FROM messages WHERE expires <= ?', (now,)
-            ).rowcount
-            claims = connection.execute(
-                'DELETE FROM claims WHERE expires <= ?', (now,)
-            ).rowcount
-        return GCReport(messages=messages, claims=claims)
+            report = _delete_expired(connection, now, limit=-1)
+        self._last_sweep = now
+        return report
+
+    def sweep_in_passing(self, connection: sqlite3.Connection) -> None:
+        """Delete a bounded batch of expired rows inside a write, now and then.
+
+        Called by writers in their own transaction; cheap thanks to the
+        expiry indexes, and skipped unless SWEEP_INTERVAL has passed.
+        """
+        now = self.clock.now()
+        # NOTE: unlocked on purpose: two threads sweeping at once is harmless.
+        if now - self._last_sweep < SWEEP_INTERVAL:
+            return
+        self._last_sweep = now
+        _delete_expired(connection, now, limit=SWEEP_BATCH)
 
     def close(self) -> None:
         """Close every connection this driver opened."""
@@ -156,6 +172,19 @@ class SqliteDriver(DataDriver):
         for connection in connections:
             connection.close()
         self._local = threading.local()
+
+
+def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> GCReport:
+    """Delete up to ``limit`` expired messages and claims (-1: all)."""
+    counts = [
+        connection.execute(
+            f'DELETE FROM {table} WHERE id IN '
+            f'(SELECT id FROM {table} WHERE expires <= ? LIMIT ?)',
+            (now, limit),
+        ).rowcount
+        for table in ('messages', 'claims')
+    ]
+    return GCReport(messages=counts[0], claims=counts[1])
 
 
 def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:

@@ -37,6 +37,7 @@ class MessageController(Controller, base.MessageController):
         now = self._now()
         message_ids = [ids.new_id() for _ in messages]
         with self._driver.write() as connection:
+            self._driver.sweep_in_passing(connection)
             ensure_queue(connection, queue, project)
             first = reserve_markers(connection, queue, project, len(messages))
             connection.executemany(

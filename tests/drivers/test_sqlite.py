@@ -1,0 +1,123 @@
+"""What only the SQLite driver promises: files, locking, cleanup in passing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from zaqar.common.clock import ManualClock
+from zaqar.storage import errors
+from zaqar.storage.models import NewMessage
+from zaqar.storage.sqlite import driver as sqlite_driver
+from zaqar.storage.sqlite.driver import SqliteDriver
+
+PROJECT = 'p'
+
+
+def rows(database: Path, table: str) -> int:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(f'SELECT COUNT(*) FROM {table}').fetchone()[0]
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / 'zaqar.db'
+
+
+@pytest.fixture
+def driver(database: Path, clock: ManualClock) -> Iterator[SqliteDriver]:
+    storage = SqliteDriver(str(database), clock, busy_timeout=0.2)
+    yield storage
+    storage.close()
+
+
+def test_nothing_touches_the_file_before_the_first_query(
+    database: Path, driver: SqliteDriver
+) -> None:
+    assert not database.exists()
+    assert driver.is_alive()
+    assert database.exists()
+
+
+def test_the_database_runs_in_wal_mode(database: Path, driver: SqliteDriver) -> None:
+    driver.queues.create('q', {}, PROJECT)
+    with sqlite3.connect(database) as connection:
+        assert connection.execute('PRAGMA journal_mode').fetchone()[0] == 'wal'
+
+
+def test_posting_sweeps_expired_messages_without_a_collector(
+    database: Path, driver: SqliteDriver, clock: ManualClock
+) -> None:
+    driver.messages.post('q', [NewMessage('old', ttl=60)] * 3, PROJECT, 'c')
+    clock.advance(61)
+    driver.messages.post('q', [NewMessage('new', ttl=60)], PROJECT, 'c')
+    assert rows(database, 'messages') == 1
+
+
+def test_sweeping_in_passing_is_bounded_and_throttled(
+    database: Path,
+    driver: SqliteDriver,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sqlite_driver, 'SWEEP_BATCH', 2)
+    driver.messages.post('q', [NewMessage('old', ttl=60)] * 5, PROJECT, 'c')
+    clock.advance(61)
+    driver.messages.post('q', [NewMessage('a', ttl=600)], PROJECT, 'c')
+    assert rows(database, 'messages') == 4  # 5 expired - 2 swept + 1 new
+    driver.messages.post('q', [NewMessage('b', ttl=600)], PROJECT, 'c')
+    assert rows(database, 'messages') == 5  # within SWEEP_INTERVAL: no sweep
+    clock.advance(sqlite_driver.SWEEP_INTERVAL)
+    driver.messages.post('q', [NewMessage('c', ttl=600)], PROJECT, 'c')
+    assert rows(database, 'messages') == 4
+
+
+def test_a_writer_held_up_by_another_process_gets_storage_unavailable(
+    database: Path, driver: SqliteDriver
+) -> None:
+    driver.queues.create('q', {}, PROJECT)
+    other = sqlite3.connect(database, isolation_level=None)
+    other.execute('BEGIN IMMEDIATE')
+    try:
+        with pytest.raises(errors.StorageUnavailable, match='locked'):
+            driver.messages.post('q', [NewMessage('x', ttl=60)], PROJECT, 'c')
+        # Readers are not blocked by a writer in WAL mode.
+        assert driver.queues.exists('q', PROJECT)
+    finally:
+        other.rollback()
+        other.close()
+    driver.messages.post('q', [NewMessage('x', ttl=60)], PROJECT, 'c')
+    assert driver.queues.stats('q', PROJECT).total == 1
+
+
+def test_a_failed_write_leaves_nothing_behind(
+    database: Path, driver: SqliteDriver
+) -> None:
+    unserializable = NewMessage(object(), ttl=60)
+    with pytest.raises(TypeError):
+        driver.messages.post(
+            'q', [NewMessage('ok', ttl=60), unserializable], PROJECT, 'c'
+        )
+    assert not driver.queues.exists('q', PROJECT)
+    assert driver.messages.post('q', [NewMessage('ok', ttl=60)], PROJECT, 'c')
+
+
+def test_an_unreadable_database_is_not_alive(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    garbage = tmp_path / 'garbage.db'
+    garbage.write_bytes(b'this is not a database' * 100)
+    storage = SqliteDriver(str(garbage), clock)
+    try:
+        assert storage.is_alive() is False
+        with pytest.raises(errors.StorageUnavailable):
+            storage.queues.count(PROJECT)
+    finally:
+        storage.close()
+
+
+def test_describe_names_the_database_file(database: Path, driver: SqliteDriver) -> None:
+    assert driver.describe() == f'sqlite ({database})'
