@@ -50,7 +50,7 @@ def find_stage(name: str) -> stage_api.StageFactory:
             to import.
     """
     try:
-        manager = stevedore_driver.DriverManager(
+        manager: stevedore_driver.DriverManager = stevedore_driver.DriverManager(
             NAMESPACE,
             name,
             invoke_on_load=False,

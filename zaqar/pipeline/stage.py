@@ -24,6 +24,7 @@ still means the type in the annotations before it.)
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import inspect
 from collections.abc import Callable
@@ -190,7 +191,7 @@ class Resource:
     """
 
     name: str
-    controller: type | None
+    controller: abc.ABCMeta | None
     protocol: type | None
 
     @property

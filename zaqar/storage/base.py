@@ -158,31 +158,6 @@ class MessageController(abc.ABC):
         """
 
     @abc.abstractmethod
-    def list(
-        self,
-        queue: str,
-        project: str,
-        client_id: str,
-        marker: int | None = None,
-        limit: int = 10,
-        echo: bool = False,
-        include_claimed: bool = False,
-        include_delayed: bool = False,
-    ) -> list[Message]:
-        """List live messages in marker order (FIFO).
-
-        Args:
-            queue: Queue name; a missing queue lists nothing.
-            project: Project id.
-            client_id: The reader's client id.
-            marker: Only messages with a greater marker.
-            limit: At most this many messages.
-            echo: Include messages posted by ``client_id``.
-            include_claimed: Include claimed messages.
-            include_delayed: Include messages whose delay has not passed.
-        """
-
-    @abc.abstractmethod
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Return one live message, claimed or delayed alike.
 
@@ -238,6 +213,31 @@ class MessageController(abc.ABC):
     @abc.abstractmethod
     def purge(self, queue: str, project: str) -> None:
         """Delete every message and claim of the queue; the queue stays."""
+
+    @abc.abstractmethod
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """List live messages in marker order (FIFO).
+
+        Args:
+            queue: Queue name; a missing queue lists nothing.
+            project: Project id.
+            client_id: The reader's client id.
+            marker: Only messages with a greater marker.
+            limit: At most this many messages.
+            echo: Include messages posted by ``client_id``.
+            include_claimed: Include claimed messages.
+            include_delayed: Include messages whose delay has not passed.
+        """
 
 
 class ClaimController(abc.ABC):

@@ -31,7 +31,7 @@ def load_driver(conf: cfg.ConfigOpts, clock: Clock) -> DataDriver:
     """
     name = conf.drivers.message_store
     try:
-        manager = stevedore_driver.DriverManager(
+        manager: stevedore_driver.DriverManager = stevedore_driver.DriverManager(
             NAMESPACE, name, invoke_on_load=False, on_load_failure_callback=_raise
         )
     except stevedore_exception.NoMatches:

@@ -143,7 +143,10 @@ def grant_from_body(
         raise ValidationFailed(f'Methods must be a list of {list(HTTP_METHODS)}.')
     expires = _expires(document.get('expires'), now)
     return Grant.of(
-        [f'{queue_href}/{path}' for path in set(paths)], set(methods), project, expires
+        [f'{queue_href}/{path}' for path in set(paths)],
+        sorted(set(methods)),
+        project,
+        expires,
     )
 
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import TypeGuard
 
 from oslo_config import cfg
 
@@ -91,7 +92,7 @@ class PatchOperation:
     value: Any = None
 
 
-def is_int(value: object) -> bool:
+def is_int(value: object) -> TypeGuard[int]:
     """Tell whether ``value`` is a JSON integer (booleans are not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

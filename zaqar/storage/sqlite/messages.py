@@ -64,39 +64,6 @@ class MessageController(Controller, base.MessageController):
             )
         return message_ids
 
-    def list(
-        self,
-        queue: str,
-        project: str,
-        client_id: str,
-        marker: int | None = None,
-        limit: int = 10,
-        echo: bool = False,
-        include_claimed: bool = False,
-        include_delayed: bool = False,
-    ) -> list[Message]:
-        """List live messages after ``marker`` in marker order."""
-        now = self._now()
-        query = f'SELECT {MESSAGE_COLUMNS} FROM messages WHERE {_IN_QUEUE} AND {LIVE}'
-        params: list[object] = [project, queue, now]
-        if marker is not None:
-            query += ' AND marker > ?'
-            params.append(marker)
-        if not include_claimed:
-            query += f' AND {UNCLAIMED}'
-            params.append(now)
-        if not include_delayed:
-            query += f' AND {VISIBLE}'
-            params.append(now)
-        if not echo:
-            query += ' AND client_id != ?'
-            params.append(client_id)
-        query += ' ORDER BY marker LIMIT ?'
-        params.append(limit)
-        with self._driver.read() as connection:
-            rows = connection.execute(query, params).fetchall()
-        return [message_from_row(row, now) for row in rows]
-
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Return one live message; MessageDoesNotExist otherwise."""
         found = self.get_many(queue, [message_id], project)
@@ -170,6 +137,39 @@ class MessageController(Controller, base.MessageController):
                 connection.execute(
                     f'DELETE FROM {table} WHERE {_IN_QUEUE}', (project, queue)
                 )
+
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """List live messages after ``marker`` in marker order."""
+        now = self._now()
+        query = f'SELECT {MESSAGE_COLUMNS} FROM messages WHERE {_IN_QUEUE} AND {LIVE}'
+        params: list[object] = [project, queue, now]
+        if marker is not None:
+            query += ' AND marker > ?'
+            params.append(marker)
+        if not include_claimed:
+            query += f' AND {UNCLAIMED}'
+            params.append(now)
+        if not include_delayed:
+            query += f' AND {VISIBLE}'
+            params.append(now)
+        if not echo:
+            query += ' AND client_id != ?'
+            params.append(client_id)
+        query += ' ORDER BY marker LIMIT ?'
+        params.append(limit)
+        with self._driver.read() as connection:
+            rows = connection.execute(query, params).fetchall()
+        return [message_from_row(row, now) for row in rows]
 
 
 def _check_claim(

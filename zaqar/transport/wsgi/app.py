@@ -6,6 +6,8 @@ built at import time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 from oslo_config import cfg
 
@@ -38,11 +40,13 @@ def create_app(
     validator = Validator(Limits.from_conf(conf))
     secret = conf.signed_url.secret_key
     # NOTE: the signature check comes first, as upstream (fact sheet §1.2).
-    checks = (share.SignatureCheck(secret, storage.clock), *hooks.CHECKS)
-
-    app = falcon.App(
-        middleware=[hooks.RequestId(), hooks.RequestChecks(validator, checks)]
+    checks: tuple[hooks.Check, ...] = (
+        share.SignatureCheck(secret, storage.clock),
+        *hooks.CHECKS,
     )
+    middleware: list[Any] = [hooks.RequestId(), hooks.RequestChecks(validator, checks)]
+
+    app = falcon.App(middleware=middleware)
     # NOTE: Zaqar ignores blank query values (?echo= means no echo at all)
     # and splits comma lists itself (only for list parameters).
     app.req_options.keep_blank_qs_values = False

@@ -146,7 +146,7 @@ def _raise_invalid_claim_id(
 def _raise_unavailable(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
 ) -> None:
-    description = req.context.get('failure_description', DEFAULT_FAILURE)
+    description: str = req.context.get('failure_description') or DEFAULT_FAILURE
     LOG.warning('Storage failure on %s %s: %s', req.method, req.path, ex)
     raise falcon.HTTPServiceUnavailable(
         title=UNAVAILABLE_TITLE, description=description + RETRY_HINT
