@@ -71,3 +71,5 @@ def test_without_configuration_it_creates_the_default_database(
     log = server.output()
     assert 'listening on http://127.0.0.1:' in log
     assert 'storage: sqlite (' in log
+    # No per-user gunicorn control socket that a second server would fight over.
+    assert not (home / '.gunicorn').exists()

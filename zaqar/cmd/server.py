@@ -40,6 +40,13 @@ CLI_OPTS = [
 ]
 
 
+# Settings only some gunicorn releases know; skipped where unknown.
+# NOTE: gunicorn >= 25.1 opens a control socket at one fixed path per user
+# by default, so two servers of one user would fight over it; we have no use
+# for it.
+OPTIONAL_SETTINGS = frozenset({'control_socket_disable'})
+
+
 class ZaqarApplication(BaseApplication):
     """A gunicorn application whose workers each call ``create_app``."""
 
@@ -52,6 +59,8 @@ class ZaqarApplication(BaseApplication):
         """Hand our settings to gunicorn."""
         assert self.cfg is not None
         for key, value in self._options.items():
+            if key in OPTIONAL_SETTINGS and key not in self.cfg.settings:
+                continue
             self.cfg.set(key, value)
 
     def load(self) -> falcon.App:
@@ -90,6 +99,7 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
         'threads': wsgi.threads,
         'accesslog': '-',
         'proc_name': 'zaqar-server',
+        'control_socket_disable': True,
     }
 
 
