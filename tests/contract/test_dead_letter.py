@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from zaqar.common.clock import ManualClock
@@ -186,3 +188,28 @@ def test_dead_letter_queue_is_in_the_same_project(driver: DataDriver) -> None:
     assert len(list_all(driver, queue=DLQ)) == 1
     assert driver.queues.exists(DLQ, OTHER_PROJECT) is False
     assert list_all(driver, queue=DLQ, project=OTHER_PROJECT) == []
+
+
+def test_a_queue_that_dead_letters_into_itself_requeues_at_the_tail_once(
+    driver: DataDriver,
+) -> None:
+    """A claim always ends, even when every move lands back in its queue."""
+    driver.queues.create(QUEUE, {MAX_CLAIM_COUNT: 0, DEAD_LETTER_QUEUE: QUEUE}, PROJECT)
+    first_ids = post(driver, 2)
+    before = [message.marker for message in list_all(driver)]
+    outcome: list[Claim | None] = []
+    # A full batch (limit == messages) is what sent selection round again.
+    worker = threading.Thread(
+        target=lambda: outcome.append(
+            driver.claims.create(QUEUE, PROJECT, ttl=60, grace=60, limit=2)
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), 'claim did not terminate'
+    assert outcome == [None]
+    after = list_all(driver)
+    assert ids(after) == first_ids
+    assert min(message.marker for message in after) > max(before)
+    assert all(message.claim_count == 0 for message in after)

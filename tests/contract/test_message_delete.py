@@ -159,6 +159,22 @@ def test_delete_with_the_id_of_a_released_claim_raises_message_not_claimed(
     assert_kept(driver, message_id)
 
 
+@pytest.mark.parametrize('collected', [False, True], ids=['before-gc', 'after-gc'])
+def test_releasing_an_expired_claim_takes_effect_whether_or_not_gc_ran(
+    driver: DataDriver, clock: ManualClock, collected: bool
+) -> None:
+    (message_id,) = post(driver)
+    claim = claim_next(driver, ttl=60)
+    clock.advance(61)
+    if collected:
+        driver.gc()
+    driver.claims.delete(QUEUE, claim.id, PROJECT)
+
+    with pytest.raises(errors.MessageNotClaimed):
+        driver.messages.delete(QUEUE, message_id, PROJECT, claim_id=claim.id)
+    assert_kept(driver, message_id)
+
+
 def test_delete_with_an_expired_claim_that_was_replaced_raises_message_not_claimed(
     driver: DataDriver, clock: ManualClock
 ) -> None:

@@ -90,16 +90,17 @@ class ClaimController(Controller, base.ClaimController):
     def delete(self, queue: str, claim_id: str, project: str) -> None:
         """Release the claim; its messages become claimable at once."""
         with self._driver.write() as connection:
-            cursor = connection.execute(
+            connection.execute(
                 f'DELETE FROM claims WHERE id = ? AND {_IN_QUEUE}',
                 (claim_id, project, queue),
             )
-            if cursor.rowcount:
-                connection.execute(
-                    'UPDATE messages SET claim_id = NULL, claim_expires = 0 '
-                    'WHERE claim_id = ?',
-                    (claim_id,),
-                )
+            # NOTE: also when the claim row is gone (expired and collected):
+            # releasing must not depend on whether GC ran.
+            connection.execute(
+                f'UPDATE messages SET claim_id = NULL, claim_expires = 0 '
+                f'WHERE claim_id = ? AND {_IN_QUEUE}',
+                (claim_id, project, queue),
+            )
 
 
 class _DeadLetterPolicy:
@@ -148,8 +149,12 @@ def _take_claimable(
     """Select up to ``limit`` claimable ids, dead-lettering exhausted ones.
 
     Dead-lettered messages leave the queue, so selection goes on past them
-    until ``limit`` messages are taken or none is left.
+    until ``limit`` messages are taken or none is left. Only messages that
+    were in the queue when the claim began are considered: a dead-letter
+    queue naming the queue itself re-posts moved messages at its tail, and
+    they must not be met again.
     """
+    last = _last_marker(connection, queue, project)
     taken: list[str] = []
     after = 0
     while len(taken) < limit:
@@ -157,8 +162,8 @@ def _take_claimable(
         rows = connection.execute(
             f'SELECT id, marker, ttl, claim_count FROM messages '
             f'WHERE {_IN_QUEUE} AND {LIVE} AND {UNCLAIMED} AND {VISIBLE} '
-            f'AND marker > ? ORDER BY marker LIMIT ?',
-            (project, queue, now, now, now, after, wanted),
+            f'AND marker > ? AND marker <= ? ORDER BY marker LIMIT ?',
+            (project, queue, now, now, now, after, last, wanted),
         ).fetchall()
         for message_id, _, ttl, claim_count in rows:
             if policy.is_exhausted(claim_count):
@@ -171,6 +176,13 @@ def _take_claimable(
             break
         after = rows[-1][1]
     return taken
+
+
+def _last_marker(connection: sqlite3.Connection, queue: str, project: str) -> int:
+    row = connection.execute(
+        'SELECT value FROM counters WHERE project = ? AND queue = ?', (project, queue)
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _move_to_dead_letter_queue(
