@@ -13,6 +13,7 @@ from zaqar.common.clock import ManualClock
 from zaqar.storage.base import DataDriver
 from zaqar.transport.wsgi.app import create_app
 
+from .conftest import ClientFactory
 from .helpers import PROJECT_A
 from .helpers import headers
 from .helpers import post_messages
@@ -101,6 +102,13 @@ def test_signed_requests_outside_the_grant_get_a_bare_404(
         ('GET', '/v2/queues/q/messages', {**good, 'X-Project-ID': 'someone-else'}),
         ('GET', '/v2/queues/q/messages', {**good, 'URL-Expires': 'soon'}),
     ]
+    weird = {**good, 'URL-Signature': '\xe9' * 64}
+    refused.append(('GET', '/v2/queues/q/messages', weird))
+    far = {**good, 'URL-Expires': '9999-12-31T23:59:59-05:00'}
+    refused.append(('GET', '/v2/queues/q/messages', far))
+    # The project a grant is checked against is the one the request acts in.
+    other = {key: value for key, value in good.items() if key != 'X-Project-ID'}
+    refused.append(('GET', '/v2/queues/q/messages', {**other, 'X-Tenant-Id': 'victim'}))
     for method, path, sent in refused:
         result = holder.simulate_request(method, path, headers=sent)
         assert result.status_code == 404, (method, path, sent)
@@ -158,3 +166,19 @@ def test_every_response_carries_a_request_id(client: falcon.testing.TestClient) 
         assert value.startswith('req-')
         ids.add(value)
     assert len(ids) == 3
+
+
+def test_a_grant_is_checked_against_the_project_the_request_acts_in(
+    make_client: ClientFactory, app: falcon.App
+) -> None:
+    """A grant for project "None" must not open another project's queue."""
+    victim = make_client('victim')
+    post_messages(victim, 'q', 'secret', ttl=300)
+    grant = share(make_client('None')).json
+    assert grant['project'] == 'None'
+    sent = signed_headers(grant)
+    del sent['X-Project-ID']
+    sent['X-Tenant-Id'] = 'victim'
+    holder = falcon.testing.TestClient(app)
+    result = holder.simulate_get('/v2/queues/q/messages', headers=sent)
+    assert result.status_code == 404

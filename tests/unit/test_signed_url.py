@@ -133,3 +133,21 @@ def test_bad_bodies_are_refused(body: dict, text: str) -> None:
 def test_a_body_that_is_not_an_object_is_a_body_error() -> None:
     with pytest.raises(InvalidBody):
         signed_url.grant_from_body(['messages'], QUEUE, 'p', NOW)
+
+
+def test_a_non_ascii_signature_simply_fails_to_verify() -> None:
+    grant = signed_url.Grant.of([f'{QUEUE}/messages'], ['GET'], 'p', NOW)
+    before = NOW - datetime.timedelta(seconds=1)
+    assert not signed_url.verify(
+        's', '\xe9' * 64, grant, 'GET', f'{QUEUE}/messages', before
+    )
+
+
+@pytest.mark.parametrize(
+    'text', ['9999-12-31T23:59:59-05:00', '0001-01-01T00:00:00+05:00']
+)
+def test_expiry_beyond_the_representable_range_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        signed_url.parse_expires(text)
+    with pytest.raises(ValidationFailed, match='ISO 8601'):
+        signed_url.grant_from_body({'expires': text}, QUEUE, 'p', NOW)

@@ -86,8 +86,12 @@ def parse_expires(text: str) -> datetime.datetime:
         raise ValueError(f'{text!r} is a number, not an ISO-8601 time')
     moment = datetime.datetime.fromisoformat(text.strip())
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return moment
+        return moment.replace(tzinfo=datetime.UTC)
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        # e.g. 9999-12-31T23:59:59-05:00, which is past datetime.max in UTC
+        raise ValueError(f'{text!r} is out of range') from None
 
 
 def verify(
@@ -100,8 +104,10 @@ def verify(
 ) -> bool:
     """Tell whether ``signature`` proves ``grant`` and it covers the request."""
     expected = grant.signature(secret)
+    # NOTE: bytes, because compare_digest refuses non-ASCII str and the
+    # header is whatever the client sent.
     return (
-        hmac.compare_digest(expected, signature)
+        hmac.compare_digest(expected.encode(), signature.encode('utf-8', 'replace'))
         and grant.expires > now
         and grant.allows(method, path)
     )

@@ -68,15 +68,20 @@ def require_client_id(
         raise falcon.HTTPBadRequest(title=str(ex)) from None
 
 
+def project_header(req: falcon.Request) -> str | None:
+    """Return the request's project: the first of PROJECT_HEADERS present."""
+    for header in PROJECT_HEADERS:
+        project = req.get_header(header)
+        if project is not None:
+            return project
+    return None
+
+
 def require_project_id(
     req: falcon.Request, params: dict[str, Any], validator: Validator
 ) -> None:
     """Require a non-empty project header and keep it in the context."""
-    project = None
-    for header in PROJECT_HEADERS:
-        project = req.get_header(header)
-        if project is not None:
-            break
+    project = project_header(req)
     if project is None:
         raise falcon.HTTPBadRequest(
             title='Project-Id Missing',

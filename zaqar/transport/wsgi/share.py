@@ -15,6 +15,7 @@ from zaqar.common.clock import Clock
 from zaqar.transport import signed_url
 from zaqar.transport.validation import ValidationFailed
 from zaqar.transport.validation import Validator
+from zaqar.transport.wsgi import hooks
 from zaqar.transport.wsgi import media
 from zaqar.transport.wsgi import representation
 
@@ -95,8 +96,9 @@ class SignatureCheck:
         grant = signed_url.Grant.of(
             _header_list(req, 'URL-Paths'),
             _header_list(req, 'URL-Methods'),
-            # NOTE: upstream signs the text "None" when there is no project.
-            req.get_header('X-Project-ID') or 'None',
+            # NOTE: the project the request will act in, read as the project
+            # check reads it; upstream signs the text "None" when there is none.
+            hooks.project_header(req) or 'None',
             expires,
         )
         return signed_url.verify(
