@@ -73,3 +73,17 @@ def test_without_configuration_it_creates_the_default_database(
     assert 'storage: sqlite (' in log
     # No per-user gunicorn control socket that a second server would fight over.
     assert not (home / '.gunicorn').exists()
+
+
+def test_an_unsupported_auth_strategy_stops_startup(tmp_path: Path) -> None:
+    """Refusing is safer than serving unauthenticated to someone expecting auth."""
+    conf = write_config(tmp_path / 'z.conf', {'DEFAULT': {'auth_strategy': 'keystone'}})
+    result = subprocess.run(
+        [*server_command(), '--config-file', str(conf)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert '[DEFAULT] auth_strategy' in result.stderr
+    assert 'keystone' in result.stderr

@@ -136,3 +136,19 @@ def test_registering_twice_is_harmless_but_conflicting_options_fail() -> None:
     zaqar_conf.register_all(conf)
     with pytest.raises(cfg.DuplicateOptError):
         conf.register_opt(cfg.IntOpt('message_store'), group='drivers')
+
+
+def test_an_invalid_value_no_code_reads_still_fails_the_check(tmp_path: Path) -> None:
+    path = tmp_path / 'zaqar.conf'
+    path.write_text('[DEFAULT]\nauth_strategy = keystone\n')
+    conf = zaqar_conf.new_conf(['--config-file', str(path)])
+    with pytest.raises(zaqar_conf.InvalidOption, match=r'\[DEFAULT\] auth_strategy'):
+        zaqar_conf.check_values(conf)
+
+
+def test_valid_configurations_pass_the_check(tmp_path: Path) -> None:
+    path = tmp_path / 'zaqar.conf'
+    path.write_text(
+        '[DEFAULT]\nauth_strategy = noauth\n[transport]\nmax_claim_ttl = 90\n'
+    )
+    zaqar_conf.check_values(zaqar_conf.new_conf(['--config-file', str(path)]))

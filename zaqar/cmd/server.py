@@ -125,10 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format='%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s',
     )
     conf = parse_args(sys.argv[1:] if argv is None else argv)
-    options = gunicorn_options(conf)
     try:
+        zaqar_conf.check_values(conf)
+        options = gunicorn_options(conf)
         store = check_storage(conf)
-    except errors.ConfigurationError as ex:
+    except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
         print(f'zaqar-server: configuration error: {ex}', file=sys.stderr)
         return 2
     LOG.info(

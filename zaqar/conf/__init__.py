@@ -59,6 +59,29 @@ def new_conf(
     return conf
 
 
+class InvalidOption(ValueError):
+    """An option of the configuration file has a value it cannot take."""
+
+
+def check_values(conf: cfg.ConfigOpts) -> None:
+    """Read every option once, so that a bad value fails now, not later.
+
+    oslo.config checks a value (type, range, choices) only when it is read;
+    an option nothing reads (such as ``auth_strategy = keystone``) would
+    otherwise be accepted silently.
+
+    Raises:
+        InvalidOption: Names the first option whose value is invalid.
+    """
+    for group, opts in list_opts():
+        section = conf if group == 'DEFAULT' else conf[group]
+        for opt in opts:
+            try:
+                getattr(section, opt.dest)
+            except (cfg.ConfigFileValueError, ValueError) as ex:
+                raise InvalidOption(f'[{group}] {opt.name}: {ex}') from None
+
+
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """List every option by group, for ``oslo-config-generator``."""
     return [(module.GROUP_NAME, list(module.ALL_OPTS)) for module in MODULES]

@@ -32,9 +32,14 @@ def create_app(
             read from the usual ``zaqar.conf`` locations.
         storage: The storage stack to serve; by default the configured
             driver.
+
+    Raises:
+        InvalidOption: An option of the configuration has an invalid value.
+        ConfigurationError: The storage stack cannot be built.
     """
     if conf is None:
         conf = zaqar_conf.new_conf()
+    zaqar_conf.check_values(conf)
     if storage is None:
         storage = bootstrap.load_storage(conf)
     validator = Validator(Limits.from_conf(conf))
