@@ -64,15 +64,35 @@ def test_sweeping_in_passing_is_bounded_and_throttled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sqlite_driver, 'SWEEP_BATCH', 2)
-    driver.messages.post('q', [NewMessage('old', ttl=60)] * 5, PROJECT, 'c')
+
+    def post(body: str, ttl: int = 600) -> int:
+        driver.messages.post('q', [NewMessage(body, ttl=ttl)], PROJECT, 'c')
+        return rows(database, 'messages')
+
+    driver.messages.post('q', [NewMessage('old', ttl=60)] * 3, PROJECT, 'c')
     clock.advance(61)
-    driver.messages.post('q', [NewMessage('a', ttl=600)], PROJECT, 'c')
-    assert rows(database, 'messages') == 4  # 5 expired - 2 swept + 1 new
-    driver.messages.post('q', [NewMessage('b', ttl=600)], PROJECT, 'c')
-    assert rows(database, 'messages') == 5  # within SWEEP_INTERVAL: no sweep
+    assert post('a') == 2  # 3 expired, a full batch of 2 swept, 1 added
+    assert post('b') == 2  # backlog: swept again right away
+    assert post('expiring', ttl=60) == 3  # no backlog: throttled
+    clock.advance(55)
+    assert post('c') == 4  # sweeps (55 s since the last), nothing expired yet
+    clock.advance(7)  # 'expiring' has expired, 7 s after the last sweep
+    assert post('d') == 5  # throttled: within SWEEP_INTERVAL
     clock.advance(sqlite_driver.SWEEP_INTERVAL)
-    driver.messages.post('q', [NewMessage('c', ttl=600)], PROJECT, 'c')
-    assert rows(database, 'messages') == 4
+    assert post('e') == 5  # sweeps: 'expiring' removed, 'e' added
+
+
+def test_expired_rows_do_not_accumulate_under_a_steady_stream(
+    database: Path, driver: SqliteDriver, clock: ManualClock
+) -> None:
+    """At 100 posts a second of 60-second messages, rows stay near the live set."""
+    for _ in range(1200):  # twenty minutes, one post every 10 ms of clock
+        for _ in range(10):
+            driver.messages.post('q', [NewMessage('m', ttl=60)], PROJECT, 'c')
+            clock.advance(0.1)
+    live = driver.queues.stats('q', PROJECT).total
+    assert live <= 600
+    assert rows(database, 'messages') <= live + sqlite_driver.SWEEP_BATCH
 
 
 def test_a_writer_held_up_by_another_process_gets_storage_unavailable(

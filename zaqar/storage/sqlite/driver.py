@@ -23,9 +23,11 @@ from zaqar.storage.sqlite.queues import QueueController
 
 LOG = logging.getLogger(__name__)
 
-# Writers remove at most this many expired rows of each kind in passing, at
-# most once per SWEEP_INTERVAL seconds, so the embedded default stays bounded
-# even where no garbage collector runs.
+# Message posts remove up to SWEEP_BATCH expired rows of each kind in
+# passing: once per SWEEP_INTERVAL seconds, or on every post while the last
+# sweep found a full batch (a backlog). Expired rows are thus removed at
+# least as fast as posts add rows, even where no garbage collector runs,
+# while no single write holds the lock for long.
 SWEEP_BATCH = 500
 SWEEP_INTERVAL = 10.0
 
@@ -155,15 +157,17 @@ class SqliteDriver(DataDriver):
     def sweep_in_passing(self, connection: sqlite3.Connection) -> None:
         """Delete a bounded batch of expired rows inside a write, now and then.
 
-        Called by writers in their own transaction; cheap thanks to the
-        expiry indexes, and skipped unless SWEEP_INTERVAL has passed.
+        Called by message posts in their own transaction; cheap thanks to
+        the expiry indexes. See SWEEP_BATCH for when it runs.
         """
         now = self.clock.now()
         # NOTE: unlocked on purpose: two threads sweeping at once is harmless.
         if now - self._last_sweep < SWEEP_INTERVAL:
             return
-        self._last_sweep = now
-        _delete_expired(connection, now, limit=SWEEP_BATCH)
+        report = _delete_expired(connection, now, limit=SWEEP_BATCH)
+        backlog = max(report.messages, report.claims) >= SWEEP_BATCH
+        # With a backlog, leave the throttle open so the next post sweeps too.
+        self._last_sweep = float('-inf') if backlog else now
 
     def close(self) -> None:
         """Close every connection this driver opened."""
