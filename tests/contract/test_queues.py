@@ -94,6 +94,25 @@ def test_set_metadata_of_missing_queue_raises_and_creates_nothing(
     assert driver.queues.exists(QUEUE, PROJECT) is False
 
 
+def test_set_metadata_with_expected_writes_only_over_what_was_read(
+    driver: DataDriver,
+) -> None:
+    driver.queues.create(QUEUE, {'a': 1}, PROJECT)
+    driver.queues.set_metadata(QUEUE, {'a': 2}, PROJECT, expected={'a': 1})
+    assert driver.queues.get_metadata(QUEUE, PROJECT) == {'a': 2}
+
+    with pytest.raises(errors.MetadataConflict):
+        driver.queues.set_metadata(QUEUE, {'a': 3}, PROJECT, expected={'a': 1})
+    assert driver.queues.get_metadata(QUEUE, PROJECT) == {'a': 2}
+
+
+def test_set_metadata_with_expected_on_a_missing_queue_raises_does_not_exist(
+    driver: DataDriver,
+) -> None:
+    with pytest.raises(errors.QueueDoesNotExist):
+        driver.queues.set_metadata(QUEUE, {'a': 1}, PROJECT, expected={})
+
+
 def test_delete_removes_queue_with_its_messages_and_claims(driver: DataDriver) -> None:
     driver.queues.create(QUEUE, {'a': 1}, PROJECT)
     message_ids = post(driver, 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.server
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 15.0
 START_ATTEMPTS = 3
+# Logged by zaqar-server once per worker (zaqar.cmd.server.log_worker_ready).
+WORKER_READY = re.compile(r'worker \d+ ready')
 
 # Configuration sections given as {group: {option: value}}.
 Config = dict[str, dict[str, object]]
@@ -83,14 +86,21 @@ class Server:
             pytest.fail(f'zaqar-server ignored SIGTERM:\n{self.output()}')
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str) -> bool:
-    """Poll ``/`` until the server answers, dies, or time runs out."""
+def _wait_ready(
+    process: subprocess.Popen[bytes], url: str, log: Path, workers: int
+) -> bool:
+    """Poll until every worker said it is ready and ``/`` answers.
+
+    Waiting for every worker matters for stopping too: gunicorn loses a
+    SIGTERM that reaches a worker before it has set up its handlers.
+    """
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False
+        ready = len(WORKER_READY.findall(log.read_text(errors='replace'))) >= workers
         with contextlib.suppress(requests.ConnectionError):
-            if requests.get(url + '/', timeout=2).status_code == 300:
+            if ready and requests.get(url + '/', timeout=2).status_code == 300:
                 return True
         time.sleep(0.1)
     return False
@@ -131,7 +141,7 @@ def start_server(
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},
             )
-        if _wait_ready(process, url):
+        if _wait_ready(process, url, log, workers):
             return Server(process, url, log)
         Server(process, url, log).stop()
         # A port taken between free_port() and bind: try a fresh one.

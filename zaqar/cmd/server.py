@@ -99,8 +99,18 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
         'threads': wsgi.threads,
         'accesslog': '-',
         'proc_name': 'zaqar-server',
+        'post_worker_init': log_worker_ready,
         'control_socket_disable': True,
     }
+
+
+def log_worker_ready(worker: object) -> None:
+    """Gunicorn hook: say a worker has built its app and handles signals.
+
+    Operators see every worker come up; the tests wait for these lines, as
+    a worker stopped before this point may not have its handlers yet.
+    """
+    LOG.info('worker %s ready', getattr(worker, 'pid', '?'))
 
 
 def check_storage(conf: cfg.ConfigOpts) -> str:

@@ -136,13 +136,23 @@ class PipelineQueueController(base.QueueController):
             return result
         return self._driver.queues.get_metadata(name, project)
 
-    def set_metadata(self, name: str, metadata: Metadata, project: str) -> None:
+    def set_metadata(
+        self,
+        name: str,
+        metadata: Metadata,
+        project: str,
+        expected: Metadata | None = None,
+    ) -> None:
         """Run the ``set_metadata`` hooks, then replace the metadata."""
         handled = self._pipeline.run(
-            'set_metadata', name=name, metadata=metadata, project=project
+            'set_metadata',
+            name=name,
+            metadata=metadata,
+            project=project,
+            expected=expected,
         )
         if handled is None:
-            self._driver.queues.set_metadata(name, metadata, project)
+            self._driver.queues.set_metadata(name, metadata, project, expected=expected)
 
     def delete(self, name: str, project: str) -> None:
         """Run the ``delete`` hooks, then delete the queue."""

@@ -61,8 +61,15 @@ class QueueStage(Protocol):
         """Before the queue's metadata is read."""
         ...
 
-    def set_metadata(self, *, name: str, metadata: Metadata, project: str) -> object:
-        """Before the queue's metadata is replaced."""
+    def set_metadata(
+        self,
+        *,
+        name: str,
+        metadata: Metadata,
+        project: str,
+        expected: Metadata | None,
+    ) -> object:
+        """Before the queue's metadata is replaced (compare-and-set)."""
         ...
 
     def delete(self, *, name: str, project: str) -> object:

@@ -80,11 +80,27 @@ class QueueController(abc.ABC):
         """
 
     @abc.abstractmethod
-    def set_metadata(self, name: str, metadata: Metadata, project: str) -> None:
-        """Replace the queue's stored metadata.
+    def set_metadata(
+        self,
+        name: str,
+        metadata: Metadata,
+        project: str,
+        expected: Metadata | None = None,
+    ) -> None:
+        """Replace the queue's stored metadata, atomically.
+
+        Args:
+            name: Queue name.
+            metadata: The new metadata.
+            project: Project id.
+            expected: When given, replace only if the stored metadata still
+                equals this (compare-and-set), so that a read-modify-write
+                by one request never silently undoes another's.
 
         Raises:
             QueueDoesNotExist: The queue does not exist.
+            MetadataConflict: ``expected`` was given and differs from what
+                is stored; nothing was written.
         """
 
     @abc.abstractmethod

@@ -51,6 +51,19 @@ class ClaimDoesNotExist(DoesNotExist):
         )
 
 
+class Conflict(StorageError):
+    """The stored state changed in a way that conflicts with the request."""
+
+
+class MetadataConflict(Conflict):
+    """The queue's metadata no longer is what the caller read."""
+
+    def __init__(self, name: str, project: str) -> None:
+        super().__init__(
+            f'Metadata of queue {name} in project {project} changed concurrently'
+        )
+
+
 class NotPermitted(StorageError):
     """The operation conflicts with the state of a claimed message."""
 

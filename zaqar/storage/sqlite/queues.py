@@ -46,15 +46,24 @@ class QueueController(Controller, base.QueueController):
             raise errors.QueueDoesNotExist(name, project)
         return load_metadata(text)
 
-    def set_metadata(self, name: str, metadata: Metadata, project: str) -> None:
-        """Replace the stored metadata; QueueDoesNotExist if missing."""
+    def set_metadata(
+        self,
+        name: str,
+        metadata: Metadata,
+        project: str,
+        expected: Metadata | None = None,
+    ) -> None:
+        """Replace the stored metadata, if still ``expected`` when given."""
         with self._driver.write() as connection:
-            cursor = connection.execute(
+            stored = _select_metadata(connection, name, project)
+            if stored is None:
+                raise errors.QueueDoesNotExist(name, project)
+            if expected is not None and load_metadata(stored) != expected:
+                raise errors.MetadataConflict(name, project)
+            connection.execute(
                 'UPDATE queues SET metadata = ? WHERE project = ? AND name = ?',
                 (json.dumps(metadata), project, name),
             )
-        if cursor.rowcount == 0:
-            raise errors.QueueDoesNotExist(name, project)
 
     def delete(self, name: str, project: str) -> None:
         """Delete the queue, its messages and claims; keep its counter."""

@@ -27,6 +27,8 @@ JSON_PATCH_MEDIA_TYPE = 'application/openstack-messaging-v2.0-json-patch'
 _LISTING_PARAMS = frozenset({'marker', 'limit', 'detailed', 'name', 'with_count'})
 
 DEFAULT_QUEUE_PAGE = 10
+# Rounds of read, patch, compare-and-set before a PATCH gives up with 409.
+PATCH_ATTEMPTS = 5
 
 
 def stored_metadata(queues: QueueController, name: str, project: str) -> Metadata:
@@ -183,13 +185,29 @@ class QueueItem:
         """Apply a JSON-patch document to the metadata of an existing queue."""
         project = req.context.project_id
         changes = self._read_patch(req)
-        metadata = self._storage.queues.get_metadata(queue_name, project)
+        # NOTE: compare-and-set, retried: two PATCHes of one queue at once
+        # must both take effect, not the last one silently undo the first.
+        for attempt in range(PATCH_ATTEMPTS):
+            stored = self._storage.queues.get_metadata(queue_name, project)
+            metadata = self._patched(stored, changes)
+            try:
+                self._storage.queues.set_metadata(
+                    queue_name, metadata, project, expected=stored
+                )
+                break
+            except storage_errors.MetadataConflict:
+                if attempt == PATCH_ATTEMPTS - 1:
+                    raise
+        resp.media = self._validator.with_defaults(metadata)
+
+    def _patched(self, stored: Metadata, changes: list[PatchOperation]) -> Metadata:
+        """Return a validated copy of ``stored`` with ``changes`` applied."""
+        metadata = dict(stored)
         reserved = self._validator.queue_defaults()
         for change in changes:
             apply_change(metadata, change, reserved)
         self._validator.queue_metadata(metadata, error=InvalidBody)
-        self._storage.queues.set_metadata(queue_name, metadata, project)
-        resp.media = self._validator.with_defaults(metadata)
+        return metadata
 
     def _read_patch(self, req: falcon.Request) -> list[PatchOperation]:
         limit = self._validator.limits.max_queue_metadata
