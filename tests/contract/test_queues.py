@@ -230,6 +230,15 @@ def test_list_metadata_filter_needs_every_key_with_an_equal_value(
     assert listed({}) == ['q1', 'q2', 'q3', 'q4']
 
 
+def test_list_metadata_filter_tells_booleans_from_numbers(driver: DataDriver) -> None:
+    driver.queues.create('flagged', {'flag': True}, PROJECT)
+    driver.queues.create('numbered', {'flag': 1}, PROJECT)
+    listed = driver.queues.list
+
+    assert names(listed(PROJECT, metadata_filter={'flag': 1})) == ['numbered']
+    assert names(listed(PROJECT, metadata_filter={'flag': True})) == ['flagged']
+
+
 def test_list_metadata_filter_combines_with_detailed_and_marker(
     driver: DataDriver,
 ) -> None:

@@ -168,6 +168,8 @@ def test_malformed_accept_header_is_406_not_500(
         ('POST', '/v2/queues/bad!/claims'),
         ('DELETE', '/v2/queues/bad*/messages/abc'),
         ('PATCH', '/v2/queues/bad*/claims/abc'),
+        # '$' in a pattern also matches before a final newline; names may not.
+        ('PUT', '/v2/queues/abc%0A'),
     ],
 )
 def test_invalid_queue_names_are_refused_on_every_queue_route(

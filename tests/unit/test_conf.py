@@ -152,3 +152,11 @@ def test_valid_configurations_pass_the_check(tmp_path: Path) -> None:
         '[DEFAULT]\nauth_strategy = noauth\n[transport]\nmax_claim_ttl = 90\n'
     )
     zaqar_conf.check_values(zaqar_conf.new_conf(['--config-file', str(path)]))
+
+
+@pytest.mark.parametrize('database', [':memory:', ''])
+def test_sqlite_database_must_be_a_file(database: str) -> None:
+    conf = zaqar_conf.new_conf([], default_config_files=[])
+    conf.set_override('database', database, group='drivers:message_store:sqlite')
+    with pytest.raises(errors.ConfigurationError, match='must be a file path'):
+        bootstrap.load_storage(conf)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
-_ID_RE = re.compile(r'^[0-9a-f]{32}$')
+_ID_RE = re.compile(r'[0-9a-f]{32}')
 
 
 def new_id() -> str:
@@ -20,4 +20,4 @@ def new_id() -> str:
 
 def is_valid_id(value: str) -> bool:
     """Tell whether ``value`` has the shape of an id made by :func:`new_id`."""
-    return bool(_ID_RE.match(value))
+    return bool(_ID_RE.fullmatch(value))

@@ -109,4 +109,3 @@ class GCReport:
 
     messages: int = 0
     claims: int = 0
-    subscriptions: int = 0

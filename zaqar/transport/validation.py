@@ -31,7 +31,7 @@ MIN_DELAY = 0
 PATCH_OPERATIONS = ('add', 'remove', 'replace')
 PURGEABLE_RESOURCES = ('messages', 'subscriptions')
 
-_QUEUE_NAME_RE = re.compile(r'^[a-zA-Z0-9_\-.]+$')
+_QUEUE_NAME_RE = re.compile(r'[a-zA-Z0-9_\-.]+')
 # NOTE: upstream also treats whitespace between two slashes as adjacent.
 _ADJACENT_SLASHES_RE = re.compile(r'/\s*/')
 _BAD_ESCAPE_RE = re.compile(r'~([^01]|$)')
@@ -116,7 +116,7 @@ class Validator:
                 f'Queue names may not be more than {QUEUE_NAME_MAX_LENGTH} '
                 'characters long.'
             )
-        if not _QUEUE_NAME_RE.match(name):
+        if not _QUEUE_NAME_RE.fullmatch(name):
             raise ValidationFailed(
                 'Queue names may only contain ASCII letters, digits, '
                 'underscores, and dashes.'
@@ -129,7 +129,9 @@ class Validator:
 
     def is_queue_name(self, name: str) -> bool:
         """Tell whether ``name`` is a valid queue name."""
-        return len(name) <= QUEUE_NAME_MAX_LENGTH and bool(_QUEUE_NAME_RE.match(name))
+        return len(name) <= QUEUE_NAME_MAX_LENGTH and bool(
+            _QUEUE_NAME_RE.fullmatch(name)
+        )
 
     def client_id(self, value: str) -> str:
         """Check a Client-ID header value and return its canonical form.

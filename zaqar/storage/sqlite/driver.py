@@ -206,6 +206,12 @@ def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> SqliteDriver:
         ConfigurationError: The directory cannot be created or written.
     """
     group = conf[sqlite_conf.GROUP_NAME]
+    if group.database.strip() == ':memory:' or not group.database.strip():
+        # NOTE: each thread and each worker would get a database of its own.
+        raise errors.ConfigurationError(
+            f'[{sqlite_conf.GROUP_NAME}] database must be a file path; an '
+            f'in-memory database is not shared between threads and workers'
+        )
     database = os.path.expanduser(group.database)
     directory = os.path.dirname(os.path.abspath(database))
     try:

@@ -165,9 +165,14 @@ def _matches(metadata: Metadata, metadata_filter: Metadata | None) -> bool:
     if not metadata_filter:
         return True
     return all(
-        key in metadata and metadata[key] == value
+        key in metadata and _same_json(metadata[key], value)
         for key, value in metadata_filter.items()
     )
+
+
+def _same_json(stored: object, wanted: object) -> bool:
+    """Compare JSON values as JSON does: ``true`` is not ``1``."""
+    return stored == wanted and isinstance(stored, bool) == isinstance(wanted, bool)
 
 
 def _summary(row: tuple[str, float] | None, now: float) -> MessageSummary | None:

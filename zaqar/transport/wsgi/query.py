@@ -10,9 +10,10 @@ import re
 
 import falcon
 
-_MARKER_RE = re.compile(r'^[0-9]{1,19}$')
+_MARKER_RE = re.compile(r'[0-9]{1,19}')
 _INT64_MAX = 2**63 - 1
-_INT_RE = re.compile(r'^-?[0-9]{1,18}$')
+_INT_RE = re.compile(r'-?[0-9]{1,19}')
+_INT64_MIN = -(2**63)
 
 # Markers are counter values, never negative.
 INVALID_MARKER = -1
@@ -39,11 +40,13 @@ def get_message_marker(req: falcon.Request) -> int | None:
     value = req.get_param('marker')
     if value is None:
         return None
-    if not _MARKER_RE.match(value) or int(value) > _INT64_MAX:
+    if not _MARKER_RE.fullmatch(value) or int(value) > _INT64_MAX:
         return INVALID_MARKER
     return int(value)
 
 
 def filter_value(value: str) -> str | int:
     """Return a metadata filter value, as an int when it reads as one."""
-    return int(value) if _INT_RE.match(value) else value
+    if _INT_RE.fullmatch(value) and _INT64_MIN <= int(value) <= _INT64_MAX:
+        return int(value)
+    return value
