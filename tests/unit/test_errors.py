@@ -114,6 +114,20 @@ def call(
             },
         ),
         (
+            storage_errors.OperationRefused('Quota of 10 queues reached.'),
+            403,
+            {'title': 'Not authorized', 'description': 'Quota of 10 queues reached.'},
+        ),
+        (
+            storage_errors.MetadataConflict('q', 'p'),
+            409,
+            {
+                'title': 'Resource conflict',
+                'description': 'Metadata of queue q in project p changed '
+                'concurrently; please retry the request.',
+            },
+        ),
+        (
             falcon.MediaMalformedError('application/json'),
             400,
             {

@@ -64,6 +64,14 @@ class MetadataConflict(Conflict):
         )
 
 
+class OperationRefused(StorageError):
+    """Policy refuses the operation (a quota, a guard); clients see a 403.
+
+    Raised by pipeline stages rather than drivers. The message is shown to
+    the client as the error description, so it must say what to do.
+    """
+
+
 class NotPermitted(StorageError):
     """The operation conflicts with the state of a claimed message."""
 

@@ -115,6 +115,12 @@ def _raise_not_found(
     raise not_found(str(ex))
 
 
+def _raise_refused(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
+) -> None:
+    raise falcon.HTTPForbidden(title='Not authorized', description=str(ex))
+
+
 def _raise_conflict(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
 ) -> None:
@@ -192,6 +198,7 @@ ERROR_MAP: tuple[tuple[type[Exception], Handler], ...] = (
     (storage_errors.StorageError, _raise_unavailable),
     (storage_errors.DoesNotExist, _raise_not_found),
     (storage_errors.Conflict, _raise_conflict),
+    (storage_errors.OperationRefused, _raise_refused),
     (storage_errors.MessageIsClaimed, _raise_message_is_claimed),
     (storage_errors.MessageNotClaimed, _raise_message_not_claimed),
     (storage_errors.InvalidClaimId, _raise_invalid_claim_id),
