@@ -235,6 +235,9 @@ def test_renewal_resets_age_and_sets_the_new_ttl(
         ('{"ttl": "x"}', 'Invalid request body', '"ttl" field must be a int'),
         ('{"ttl": 43201}', 'Invalid API request', 'The TTL for a claim'),
         ('{"ttl": 30}', 'Invalid API request', 'The TTL for a claim'),
+        # Null is a default only on creation (python-zaqarclient's quirk).
+        ('{"ttl": null}', 'Invalid request body', '"ttl" field must be a int'),
+        ('{"grace": null}', 'Invalid request body', '"grace" field must be a int'),
     ],
 )
 def test_renewal_refuses_bad_bodies(

@@ -79,3 +79,30 @@ def test_nasty_requests_never_get_a_5xx(client: falcon.testing.TestClient) -> No
         if result.status_code >= 500:
             failures.append((method, path, query[:40], body[:40], headers, result.text))
     assert failures == []
+
+
+@pytest.mark.parametrize(
+    ('method', 'path', 'body'),
+    [
+        ('POST', '/v2/queues/s/messages', '{"messages": [{"body": "\\ud800"}]}'),
+        ('POST', '/v2/queues/s/messages', '{"messages": [{"body": {"\\udfff": 1}}]}'),
+        ('PUT', '/v2/queues/s', '{"k": "\\udfff"}'),
+    ],
+)
+def test_unpaired_surrogate_escapes_are_refused_before_anything_is_stored(
+    client: falcon.testing.TestClient, method: str, path: str, body: str
+) -> None:
+    """Python's json accepts them, but no UTF-8 answer could carry them back."""
+    result = client.simulate_request(method, path, body=body)
+    assert result.status_code == 400
+    assert result.json['title'] == 'Invalid request body'
+    assert client.simulate_head('/v2/queues/s').status_code == 404
+
+
+def test_non_ascii_bodies_round_trip(client: falcon.testing.TestClient) -> None:
+    body = {'text': 'café 😀 ✓', 'pair': '\U0001f600'}
+    raw = '{"messages": [{"body": {"text": "café 😀 ✓", "pair": "\\ud83d\\ude00"}}]}'
+    posted = client.simulate_post('/v2/queues/u/messages', body=raw.encode())
+    assert posted.status_code == 201
+    listed = client.simulate_get('/v2/queues/u/messages', params={'echo': 'true'})
+    assert [message['body'] for message in listed.json['messages']] == [body]

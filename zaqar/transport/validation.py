@@ -361,20 +361,23 @@ class Validator:
 
     # Claims
 
-    def claim_options(self, document: object) -> tuple[int, int]:
+    def claim_options(self, document: object, renewal: bool = False) -> tuple[int, int]:
         """Return the ``(ttl, grace)`` of a claim create or renew body.
 
-        A missing body, a missing key or a key set to null means the default
-        (python-zaqarclient sends nulls for values its caller left out).
+        A missing body or key means the default. On creation a key set to
+        null means the default too (python-zaqarclient sends nulls for the
+        values its caller left out); on renewal, which the library sends
+        without nulls, null is the type error upstream makes it.
         """
         if document is None:
             document = {}
         if not isinstance(document, dict):
             raise InvalidBody('Document type not supported.')
         limits = self.limits
-        ttl = _typed_field(document, 'ttl', limits.default_claim_ttl, nullable=True)
+        nullable = not renewal
+        ttl = _typed_field(document, 'ttl', limits.default_claim_ttl, nullable=nullable)
         grace = _typed_field(
-            document, 'grace', limits.default_claim_grace, nullable=True
+            document, 'grace', limits.default_claim_grace, nullable=nullable
         )
         if not MIN_CLAIM_TTL <= ttl <= limits.max_claim_ttl:
             raise ValidationFailed(

@@ -6,6 +6,8 @@ built at import time.
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 import falcon
@@ -57,6 +59,12 @@ def create_app(
     app.req_options.keep_blank_qs_values = False
     app.req_options.auto_parse_qs_csv = False
     app.req_options.strip_url_path_trailing_slash = False
+    # NOTE: ASCII-escaped JSON, as upstream: Falcon's default writes UTF-8,
+    # which fails (as a bodiless 500, after the error handlers) on any
+    # string that cannot be encoded, and such a failure must not exist.
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=functools.partial(json.dumps, ensure_ascii=True)
+    )
     errors.register(app)
 
     table = routes.build_routes(

@@ -91,7 +91,7 @@ class ClaimItem:
     ) -> None:
         """Renew the claim with a new TTL (and grace)."""
         document = media.read_small_json(req, required=True)
-        ttl, grace = self._validator.claim_options(document)
+        ttl, grace = self._validator.claim_options(document, renewal=True)
         self._storage.claims.update(
             queue_name, claim_id, req.context.project_id, ttl=ttl, grace=grace
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import falcon
@@ -24,6 +25,10 @@ SMALL_DOCUMENT_LIMIT = 64 * 1024
 
 # Bytes pulled from the input per read() when no length is declared.
 _CHUNK_SIZE = 64 * 1024
+
+# A UTF-16 surrogate left alone by a \uD800-style escape: Python accepts it,
+# but no UTF-8 answer can carry it back.
+_SURROGATE_RE = re.compile('[\ud800-\udfff]')
 
 
 class _IntegerTooLarge(ValueError):
@@ -57,6 +62,12 @@ def parse_json(data: bytes) -> Any:
         raise InvalidBody('Request body could not be parsed.') from None
     if not isinstance(document, dict | list):
         raise InvalidBody('Request body could not be parsed.')
+    # PERF: only \u escapes can produce surrogates; skip the walk otherwise.
+    if b'\\u' in data and _holds_surrogate(document):
+        raise InvalidBody(
+            'Request body could not be parsed: it contains an unpaired '
+            'UTF-16 surrogate escape.'
+        )
     return document
 
 
@@ -134,6 +145,22 @@ def _read_up_to(stream: Any, size: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b''.join(chunks)
+
+
+def _holds_surrogate(document: Any) -> bool:
+    """Tell whether any string (key or value) in ``document`` has a surrogate."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if _SURROGATE_RE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def _parse_int(text: str) -> int:
