@@ -47,7 +47,7 @@ CLI_OPTS = [
 OPTIONAL_SETTINGS = frozenset({'control_socket_disable'})
 
 
-class ZaqarApplication(BaseApplication):
+class ZaqarApplication(BaseApplication):  # type: ignore[misc]
     """A gunicorn application whose workers each call ``create_app``."""
 
     def __init__(self, conf: cfg.ConfigOpts, options: dict[str, object]) -> None:
@@ -63,7 +63,7 @@ class ZaqarApplication(BaseApplication):
                 continue
             self.cfg.set(key, value)
 
-    def load(self) -> falcon.App:
+    def load(self) -> falcon.App[falcon.Request, falcon.Response]:
         """Build the WSGI app; runs in each worker after the fork."""
         # Imported here so the master never imports the transport's deps
         # before it has checked the configuration.

@@ -14,6 +14,7 @@ import logging
 import types
 from collections.abc import Callable
 from collections.abc import Sequence
+from typing import Any
 
 from oslo_config import cfg
 from stevedore import driver as stevedore_driver
@@ -50,7 +51,7 @@ def find_stage(name: str) -> stage_api.StageFactory:
             to import.
     """
     try:
-        manager: stevedore_driver.DriverManager = stevedore_driver.DriverManager(
+        manager: stevedore_driver.DriverManager[Any] = stevedore_driver.DriverManager(
             NAMESPACE,
             name,
             invoke_on_load=False,

@@ -115,7 +115,7 @@ class PipelineQueueController(base.QueueController):
 
     def create(self, name: str, metadata: Metadata, project: str) -> bool:
         """Run the ``create`` hooks, then create the queue."""
-        result = self._pipeline.run(
+        result: bool | None = self._pipeline.run(
             'create', name=name, metadata=metadata, project=project
         )
         if result is not None:
@@ -124,14 +124,16 @@ class PipelineQueueController(base.QueueController):
 
     def exists(self, name: str, project: str) -> bool:
         """Run the ``exists`` hooks, then ask the driver."""
-        result = self._pipeline.run('exists', name=name, project=project)
+        result: bool | None = self._pipeline.run('exists', name=name, project=project)
         if result is not None:
             return result
         return self._driver.queues.exists(name, project)
 
     def get_metadata(self, name: str, project: str) -> Metadata:
         """Run the ``get_metadata`` hooks, then read the metadata."""
-        result = self._pipeline.run('get_metadata', name=name, project=project)
+        result: Metadata | None = self._pipeline.run(
+            'get_metadata', name=name, project=project
+        )
         if result is not None:
             return result
         return self._driver.queues.get_metadata(name, project)
@@ -162,14 +164,16 @@ class PipelineQueueController(base.QueueController):
 
     def count(self, project: str) -> int:
         """Run the ``count`` hooks, then count the queues."""
-        result = self._pipeline.run('count', project=project)
+        result: int | None = self._pipeline.run('count', project=project)
         if result is not None:
             return result
         return self._driver.queues.count(project)
 
     def stats(self, name: str, project: str) -> QueueStats:
         """Run the ``stats`` hooks, then count the queue's messages."""
-        result = self._pipeline.run('stats', name=name, project=project)
+        result: QueueStats | None = self._pipeline.run(
+            'stats', name=name, project=project
+        )
         if result is not None:
             return result
         return self._driver.queues.stats(name, project)
@@ -184,7 +188,7 @@ class PipelineQueueController(base.QueueController):
         metadata_filter: Metadata | None = None,
     ) -> list[QueueInfo]:
         """Run the ``list`` hooks, then list the queues."""
-        result = self._pipeline.run(
+        result: list[QueueInfo] | None = self._pipeline.run(
             'list',
             project=project,
             marker=marker,
@@ -223,7 +227,7 @@ class PipelineMessageController(base.MessageController):
         client_id: str,
     ) -> list[str]:
         """Run the ``post`` hooks, then store the messages."""
-        result = self._pipeline.run(
+        result: list[str] | None = self._pipeline.run(
             'post',
             queue=queue,
             messages=messages,
@@ -236,7 +240,7 @@ class PipelineMessageController(base.MessageController):
 
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Run the ``get`` hooks, then read the message."""
-        result = self._pipeline.run(
+        result: Message | None = self._pipeline.run(
             'get', queue=queue, message_id=message_id, project=project
         )
         if result is not None:
@@ -247,7 +251,7 @@ class PipelineMessageController(base.MessageController):
         self, queue: str, message_ids: Sequence[str], project: str
     ) -> list[Message]:
         """Run the ``get_many`` hooks, then read the messages."""
-        result = self._pipeline.run(
+        result: list[Message] | None = self._pipeline.run(
             'get_many', queue=queue, message_ids=message_ids, project=project
         )
         if result is not None:
@@ -282,7 +286,9 @@ class PipelineMessageController(base.MessageController):
 
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:
         """Run the ``pop`` hooks, then pop the messages."""
-        result = self._pipeline.run('pop', queue=queue, limit=limit, project=project)
+        result: list[Message] | None = self._pipeline.run(
+            'pop', queue=queue, limit=limit, project=project
+        )
         if result is not None:
             return result
         return self._driver.messages.pop(queue, limit, project)
@@ -305,7 +311,7 @@ class PipelineMessageController(base.MessageController):
         include_delayed: bool = False,
     ) -> list[Message]:
         """Run the ``list`` hooks, then list the messages."""
-        result = self._pipeline.run(
+        result: list[Message] | None = self._pipeline.run(
             'list',
             queue=queue,
             project=project,
@@ -341,7 +347,7 @@ class PipelineClaimController(base.ClaimController):
         self, queue: str, project: str, ttl: int, grace: int, limit: int
     ) -> Claim | None:
         """Run the ``create`` hooks, then claim messages."""
-        result = self._pipeline.run(
+        result: Claim | None = self._pipeline.run(
             'create', queue=queue, project=project, ttl=ttl, grace=grace, limit=limit
         )
         if result is not None:
@@ -350,7 +356,7 @@ class PipelineClaimController(base.ClaimController):
 
     def get(self, queue: str, claim_id: str, project: str) -> Claim:
         """Run the ``get`` hooks, then read the claim."""
-        result = self._pipeline.run(
+        result: Claim | None = self._pipeline.run(
             'get', queue=queue, claim_id=claim_id, project=project
         )
         if result is not None:

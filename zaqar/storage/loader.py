@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from oslo_config import cfg
 from stevedore import driver as stevedore_driver
@@ -31,7 +32,7 @@ def load_driver(conf: cfg.ConfigOpts, clock: Clock) -> DataDriver:
     """
     name = conf.drivers.message_store
     try:
-        manager: stevedore_driver.DriverManager = stevedore_driver.DriverManager(
+        manager: stevedore_driver.DriverManager[Any] = stevedore_driver.DriverManager(
             NAMESPACE, name, invoke_on_load=False, on_load_failure_callback=_raise
         )
     except stevedore_exception.NoMatches:

@@ -13,6 +13,7 @@ import datetime
 import hashlib
 import hmac
 from collections.abc import Sequence
+from typing import Any
 
 from zaqar.transport.validation import InvalidBody
 from zaqar.transport.validation import ValidationFailed
@@ -156,7 +157,7 @@ def grant_from_body(
     )
 
 
-def _string_list(document: dict, key: str, default: list[str]) -> list[str]:
+def _string_list(document: dict[str, Any], key: str, default: list[str]) -> list[str]:
     value = document.get(key, default)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValidationFailed(f'The "{key}" field must be a list of strings.')

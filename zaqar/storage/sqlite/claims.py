@@ -242,10 +242,11 @@ def _apply_claim(
 def _live_claim(
     connection: sqlite3.Connection, queue: str, claim_id: str, project: str, now: float
 ) -> tuple[int, float] | None:
-    return connection.execute(
+    row: tuple[int, float] | None = connection.execute(
         f'SELECT ttl, updated FROM claims WHERE id = ? AND {_IN_QUEUE} AND expires > ?',
         (claim_id, project, queue, now),
     ).fetchone()
+    return row
 
 
 def _claimed_messages(

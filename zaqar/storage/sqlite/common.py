@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from typing import TYPE_CHECKING
+from typing import Any
 
 from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
 
 if TYPE_CHECKING:
     from zaqar.storage.sqlite.driver import SqliteDriver
@@ -29,7 +31,7 @@ class Controller:
         return self._driver.clock.now()
 
 
-def message_from_row(row: sqlite3.Row | tuple, now: float) -> Message:
+def message_from_row(row: sqlite3.Row | tuple[Any, ...], now: float) -> Message:
     """Build a Message from a row selected with MESSAGE_COLUMNS."""
     message_id, marker, ttl, created, body, claim_id, claim_expires, count = row
     return Message(
@@ -71,6 +73,7 @@ def reserve_markers(
     return int(last) - count + 1
 
 
-def load_metadata(text: str | None) -> dict:
+def load_metadata(text: str | None) -> Metadata:
     """Decode stored queue metadata; a missing queue has none."""
-    return json.loads(text) if text else {}
+    metadata: Metadata = json.loads(text) if text else {}
+    return metadata

@@ -26,7 +26,7 @@ from zaqar.transport.wsgi import share
 
 def create_app(
     conf: cfg.ConfigOpts | None = None, storage: DataDriver | None = None
-) -> falcon.App:
+) -> falcon.App[falcon.Request, falcon.Response]:
     """Build the v2 HTTP application.
 
     Args:

@@ -205,7 +205,7 @@ ERROR_MAP: tuple[tuple[type[Exception], Handler], ...] = (
 )
 
 
-def register(app: falcon.App) -> None:
+def register(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     """Install the error serializer and every handler of :data:`ERROR_MAP`."""
     app.set_error_serializer(serialize_error)
     for exception, handler in ERROR_MAP:
