@@ -14,10 +14,15 @@ from tests.server.conftest import write_config
 pytestmark = pytest.mark.server
 
 
-def test_help_lists_the_flags_and_the_defaults() -> None:
-    result = subprocess.run(
-        [*server_command(), '--help'], capture_output=True, text=True, timeout=60
+def run_server(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run zaqar-server to completion (help or a start-up failure)."""
+    return subprocess.run(
+        [*server_command(), *args], capture_output=True, text=True, timeout=60
     )
+
+
+def test_help_lists_the_flags_and_the_defaults() -> None:
+    result = run_server('--help')
     assert result.returncode == 0
     for flag in ('--config-file', '--bind', '--workers'):
         assert flag in result.stdout
@@ -28,12 +33,7 @@ def test_unknown_storage_driver_stops_startup_with_a_clear_message(
     tmp_path: Path,
 ) -> None:
     conf = write_config(tmp_path / 'z.conf', {'drivers': {'message_store': 'nosuch'}})
-    result = subprocess.run(
-        [*server_command(), '--config-file', str(conf)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_server('--config-file', str(conf))
     assert result.returncode == 2
     assert "message_store = 'nosuch'" in result.stderr
     assert 'zaqar.data.storage' in result.stderr
@@ -46,12 +46,7 @@ def test_unwritable_database_directory_stops_startup(tmp_path: Path) -> None:
         tmp_path / 'z.conf',
         {'drivers:message_store:sqlite': {'database': blocker / 'sub' / 'z.db'}},
     )
-    result = subprocess.run(
-        [*server_command(), '--config-file', str(conf)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_server('--config-file', str(conf))
     assert result.returncode == 2
     assert 'cannot create directory' in result.stderr
 
@@ -78,12 +73,7 @@ def test_without_configuration_it_creates_the_default_database(
 def test_an_unsupported_auth_strategy_stops_startup(tmp_path: Path) -> None:
     """Refusing is safer than serving unauthenticated to someone expecting auth."""
     conf = write_config(tmp_path / 'z.conf', {'DEFAULT': {'auth_strategy': 'keystone'}})
-    result = subprocess.run(
-        [*server_command(), '--config-file', str(conf)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_server('--config-file', str(conf))
     assert result.returncode == 2
     assert '[DEFAULT] auth_strategy' in result.stderr
     assert 'keystone' in result.stderr
