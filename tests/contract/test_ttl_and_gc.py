@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from zaqar.common.clock import ManualClock
@@ -131,3 +133,34 @@ def test_gc_removes_an_expired_message_together_with_its_expired_claim(
 
     assert list_all(driver) == []
     assert driver.queues.stats(QUEUE, PROJECT) == QueueStats()
+
+
+def test_two_collectors_at_once_remove_everything_expired_exactly_once(
+    driver: DataDriver, clock: ManualClock
+) -> None:
+    """Several zaqar-gc processes may run together (no leader election)."""
+    for batch in range(20):
+        post(driver, 10, ttl=60, first=batch * 10)
+    kept = post(driver, 5, ttl=600)
+    clock.advance(61)
+
+    barrier = threading.Barrier(2, timeout=30)
+    reports: list[GCReport] = []
+    failures: list[BaseException] = []
+
+    def collect() -> None:
+        try:
+            barrier.wait()
+            reports.append(driver.gc())
+        except BaseException as ex:  # re-raised below
+            failures.append(ex)
+
+    threads = [threading.Thread(target=collect, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    assert sum(report.messages for report in reports) == 200
+    assert ids(list_all(driver)) == kept

@@ -1,1 +1,1 @@
-"""Console entry points: ``zaqar-server``."""
+"""Console entry points: ``zaqar-server`` and ``zaqar-gc``."""

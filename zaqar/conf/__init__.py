@@ -13,6 +13,7 @@ from oslo_config import cfg
 
 from zaqar.conf import default
 from zaqar.conf import drivers
+from zaqar.conf import gc
 from zaqar.conf import signed_url
 from zaqar.conf import sqlite
 from zaqar.conf import storage
@@ -27,6 +28,7 @@ MODULES: tuple[ModuleType, ...] = (
     storage,
     sqlite,
     signed_url,
+    gc,
 )
 
 
