@@ -141,3 +141,17 @@ def test_an_unreadable_database_is_not_alive(
 
 def test_describe_names_the_database_file(database: Path, driver: SqliteDriver) -> None:
     assert driver.describe() == f'sqlite ({database})'
+
+
+def test_gc_works_through_a_backlog_in_bounded_batches(
+    database: Path,
+    driver: SqliteDriver,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sqlite_driver, 'GC_BATCH', 3)
+    driver.messages.post('q', [NewMessage('old', ttl=60)] * 10, PROJECT, 'c')
+    driver.messages.post('q', [NewMessage('new', ttl=600)], PROJECT, 'c')
+    clock.advance(61)
+    assert driver.gc().messages == 10
+    assert rows(database, 'messages') == 1

@@ -30,6 +30,9 @@ LOG = logging.getLogger(__name__)
 # while no single write holds the lock for long.
 SWEEP_BATCH = 500
 SWEEP_INTERVAL = 10.0
+# gc() deletes in transactions of at most this many rows of each kind, so
+# that a large backlog never holds the write lock for long.
+GC_BATCH = 5000
 
 
 class SqliteDriver(DataDriver):
@@ -147,12 +150,18 @@ class SqliteDriver(DataDriver):
         return True
 
     def gc(self) -> GCReport:
-        """Delete every expired message and claim."""
+        """Delete every expired message and claim, a batch per transaction."""
         now = self.clock.now()
-        with self.write() as connection:
-            report = _delete_expired(connection, now, limit=-1)
+        messages = claims = 0
+        while True:
+            with self.write() as connection:
+                batch = _delete_expired(connection, now, limit=GC_BATCH)
+            messages += batch.messages
+            claims += batch.claims
+            if max(batch.messages, batch.claims) < GC_BATCH:
+                break
         self._last_sweep = now
-        return report
+        return GCReport(messages=messages, claims=claims)
 
     def sweep_in_passing(self, connection: sqlite3.Connection) -> None:
         """Delete a bounded batch of expired rows inside a write, now and then.
@@ -179,7 +188,7 @@ class SqliteDriver(DataDriver):
 
 
 def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> GCReport:
-    """Delete up to ``limit`` expired messages and claims (-1: all)."""
+    """Delete up to ``limit`` expired messages and up to ``limit`` claims."""
     counts = [
         connection.execute(
             f'DELETE FROM {table} WHERE id IN '
