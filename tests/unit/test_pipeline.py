@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import sys
 import textwrap
 from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -714,3 +716,110 @@ def test_an_entry_point_naming_a_missing_attribute_is_named(
         "[storage] claim_pipeline: stage 'gone' could not be imported from "
     )
     assert 'AttributeError' in str(caught.value)
+
+
+class _CallableHook:
+    def __call__(self, name: str, project: str) -> None:
+        raise AssertionError('never reached')
+
+
+def _stage_with(**attributes: Any) -> type:
+    """A stage class whose class attributes are ``attributes``."""
+
+    def init(self: object, conf: cfg.ConfigOpts) -> None:
+        pass
+
+    return type('Odd', (), {'__init__': init, **attributes})
+
+
+@pytest.mark.parametrize(
+    'attribute',
+    [
+        property(lambda self: None),
+        _CallableHook(),
+        functools.partialmethod(lambda self, name, project: None),
+        functools.lru_cache(maxsize=None)(lambda self, name, project: None),
+    ],
+    ids=['property', 'callable-object', 'partialmethod', 'lru_cache'],
+)
+def test_a_hook_that_is_not_a_plain_method_is_refused(attribute: object) -> None:
+    """It would never run, yet nothing would say so."""
+    message = load_error({'odd': _stage_with(delete=attribute)}, queue=['odd'])
+
+    assert message.startswith(
+        "[storage] queue_pipeline: stage 'odd' attribute 'delete'"
+    )
+    assert 'not a method defined with def' in message
+
+
+def test_public_data_attributes_are_allowed() -> None:
+    stage = _stage_with(LABEL='audit', delete=lambda self, name, project: None)
+    hooks = loader.hooks_of(stage(new_conf()), stage_api.QUEUE)
+    assert list(hooks) == ['delete']
+
+
+async def _async_delete(self: object, name: str, project: str) -> None:
+    raise AssertionError('never awaited')
+
+
+def _generator_delete(self: object, name: str, project: str) -> Iterator[None]:
+    yield None
+
+
+@pytest.mark.parametrize('hook', [_async_delete, _generator_delete])
+def test_async_and_generator_hooks_are_refused(hook: object) -> None:
+    """Their call returns a coroutine or generator, which would stop the pipeline."""
+    message = load_error({'odd': _stage_with(delete=hook)}, queue=['odd'])
+
+    assert "method 'delete' is async or a generator" in message
+
+
+def test_a_hook_shadowed_by_a_non_callable_is_refused() -> None:
+    class Shadowed:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            self.delete = None
+
+        def delete(self, name: str, project: str) -> None:  # noqa: F811
+            pass
+
+    message = load_error({'shadowed': Shadowed}, queue=['shadowed'])
+
+    assert "attribute 'delete' of the built stage is not callable" in message
+
+
+@pytest.mark.parametrize(
+    ('error', 'text'),
+    [
+        (SystemExit(0), 'failed to start: SystemExit: 0'),
+        (ValueError('two\nlines'), 'failed to start: ValueError: two lines'),
+    ],
+)
+def test_any_constructor_failure_is_a_one_line_configuration_error(
+    error: BaseException, text: str
+) -> None:
+    def factory(conf: cfg.ConfigOpts) -> object:
+        raise error
+
+    assert load_error({'x': factory}, queue=['x']).endswith(text)
+
+
+def test_an_exception_that_cannot_be_printed_is_still_reported() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError('no')
+
+    def factory(conf: cfg.ConfigOpts) -> object:
+        raise Unprintable()
+
+    message = load_error({'x': factory}, queue=['x'])
+    assert message.endswith(
+        'failed to start: Unprintable: <Unprintable that cannot be printed>'
+    )
+
+
+def test_a_stage_exiting_on_import_is_a_configuration_error() -> None:
+    def find(name: str) -> Any:
+        raise SystemExit(0)
+
+    with pytest.raises(errors.ConfigurationError, match=r'called sys.exit\(0\)'):
+        loader.load_pipelines(new_conf(queue=['x']), find)

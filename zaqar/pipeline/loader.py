@@ -167,6 +167,12 @@ def _load_stage(
         factory = find(name)
     except StageNotFound as ex:
         raise errors.ConfigurationError(f'{where} {ex}') from ex
+    except SystemExit as ex:
+        # NOTE: a module calling sys.exit() on import would otherwise end
+        # the server silently, with status 0.
+        raise errors.ConfigurationError(
+            f'{where} called sys.exit({ex.code!r}) while being imported'
+        ) from ex
     stage = _build(factory, conf, where)
     return StageHooks(name, hooks_of(stage, resource, where))
 
@@ -183,12 +189,22 @@ def _build(factory: object, conf: cfg.ConfigOpts, where: str) -> object:
         raise errors.ConfigurationError(
             f'{where} rejected its configuration: {ex}'
         ) from ex
-    except Exception as ex:
-        # Anything a stage's constructor raises is a start-up failure that
-        # the operator must see, not a traceback from deep in gunicorn.
+    except (Exception, SystemExit) as ex:
+        # Anything a stage's constructor raises (sys.exit() included) is a
+        # start-up failure that the operator must see, not a traceback from
+        # deep in gunicorn or a silent exit.
         raise errors.ConfigurationError(
-            f'{where} failed to start: {type(ex).__name__}: {ex}'
+            f'{where} failed to start: {type(ex).__name__}: {describe_error(ex)}'
         ) from ex
+
+
+def describe_error(ex: BaseException) -> str:
+    """Render an exception for a one-line message, even a badly behaved one."""
+    try:
+        text = str(ex)
+    except Exception:
+        text = f'<{type(ex).__name__} that cannot be printed>'
+    return ' '.join(text.split())
 
 
 def hooks_of(
@@ -211,12 +227,13 @@ def hooks_of(
     """
     operations = resource.operations()
     hooks: dict[str, Hook] = {}
-    for method in public_methods(type(stage)):
+    for method in public_methods(type(stage), where):
         if method not in operations:
             raise errors.ConfigurationError(
                 _no_such_operation(where, method, resource, operations)
             )
         hook = getattr(stage, method)
+        _check_callable(where, method, hook)
         _check_signature(where, resource, method, hook, operations[method])
         hooks[method] = hook
     if not hooks:
@@ -227,16 +244,48 @@ def hooks_of(
     return hooks
 
 
-def public_methods(klass: type) -> list[str]:
-    """List the public methods of ``klass`` and its non-protocol bases."""
+def public_methods(klass: type, where: str = 'stage') -> list[str]:
+    """List the public methods of ``klass`` and its non-protocol bases.
+
+    Raises:
+        ConfigurationError: A public attribute is callable or a descriptor
+            (a property, a callable object, a cached or partial method) but
+            not a plain method, so it could never run as a hook.
+    """
     names: set[str] = set()
     for owner in klass.__mro__:
-        if stage_api.is_declaration(owner):
+        if stage_api.is_declaration(owner) or owner is object:
             continue
         for name, value in vars(owner).items():
-            if not name.startswith('_') and isinstance(value, _METHOD_TYPES):
+            if name.startswith('_'):
+                continue
+            if isinstance(value, _METHOD_TYPES):
                 names.add(name)
+            elif callable(value) or hasattr(value, '__get__'):
+                raise errors.ConfigurationError(
+                    f'{where} attribute {name!r} is a {type(value).__name__}, '
+                    f'not a method defined with def; hooks must be plain '
+                    f'methods (prefix anything else with "_")'
+                )
     return sorted(names)
+
+
+def _check_callable(where: str, method: str, hook: object) -> None:
+    if not callable(hook):
+        raise errors.ConfigurationError(
+            f'{where} attribute {method!r} of the built stage is not callable'
+        )
+    if (
+        inspect.iscoroutinefunction(hook)
+        or inspect.isgeneratorfunction(hook)
+        or inspect.isasyncgenfunction(hook)
+    ):
+        # Calling one returns a coroutine or generator, never None: it would
+        # stop the pipeline without its body ever running.
+        raise errors.ConfigurationError(
+            f'{where} method {method!r} is async or a generator; hooks must be '
+            f'plain functions that return None or a result'
+        )
 
 
 def _no_such_operation(
