@@ -13,6 +13,7 @@ from zaqar import conf as zaqar_conf
 from zaqar.cmd import server as server_cmd
 from zaqar.common.clock import ManualClock
 from zaqar.storage import errors
+from zaqar.storage import loader as storage_loader
 from zaqar.storage.sqlite.driver import SqliteDriver
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,4 +160,48 @@ def test_sqlite_database_must_be_a_file(database: str) -> None:
     conf = zaqar_conf.new_conf([], default_config_files=[])
     conf.set_override('database', database, group='drivers:message_store:sqlite')
     with pytest.raises(errors.ConfigurationError, match='must be a file path'):
+        bootstrap.load_storage(conf)
+
+
+def _conf_with_driver(
+    monkeypatch: pytest.MonkeyPatch, factory: object
+) -> cfg.ConfigOpts:
+    """A configuration whose message_store entry point resolves to ``factory``."""
+    manager = type('Manager', (), {'driver': staticmethod(factory)})
+    monkeypatch.setattr(
+        storage_loader.stevedore_driver, 'DriverManager', lambda *a, **k: manager()
+    )
+    conf = zaqar_conf.new_conf([], default_config_files=[])
+    conf.set_override('message_store', 'thirdparty', group='drivers')
+    return conf
+
+
+def test_a_driver_factory_failing_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def factory(conf: cfg.ConfigOpts, clock: object) -> object:
+        raise ValueError('bad\nuri')
+
+    conf = _conf_with_driver(monkeypatch, factory)
+    with pytest.raises(errors.ConfigurationError) as caught:
+        bootstrap.load_storage(conf)
+    assert str(caught.value) == (
+        "[drivers] message_store = 'thirdparty': the driver failed to start: "
+        'ValueError: bad uri'
+    )
+
+
+def test_a_driver_factory_returning_no_driver_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conf = _conf_with_driver(monkeypatch, lambda conf, clock: None)
+    with pytest.raises(errors.ConfigurationError, match='returned NoneType, not a'):
+        bootstrap.load_storage(conf)
+
+
+def test_a_driver_entry_point_naming_no_callable_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conf = _conf_with_driver(monkeypatch, 42)
+    with pytest.raises(errors.ConfigurationError, match='not a factory taking'):
         bootstrap.load_storage(conf)

@@ -20,6 +20,7 @@ from oslo_config import cfg
 from stevedore import driver as stevedore_driver
 from stevedore import exception as stevedore_exception
 
+from zaqar.common.text import describe_exception
 from zaqar.conf import storage as storage_conf
 from zaqar.pipeline import stage as stage_api
 from zaqar.pipeline.pipeline import Hook
@@ -75,7 +76,8 @@ def _import_failed(
     manager: object, entrypoint: importlib.metadata.EntryPoint, ex: BaseException
 ) -> None:
     raise StageNotFound(
-        f'could not be imported from {entrypoint.value}: {type(ex).__name__}: {ex}'
+        f'could not be imported from {entrypoint.value}: '
+        f'{type(ex).__name__}: {describe_exception(ex)}'
     ) from ex
 
 
@@ -194,17 +196,8 @@ def _build(factory: object, conf: cfg.ConfigOpts, where: str) -> object:
         # start-up failure that the operator must see, not a traceback from
         # deep in gunicorn or a silent exit.
         raise errors.ConfigurationError(
-            f'{where} failed to start: {type(ex).__name__}: {describe_error(ex)}'
+            f'{where} failed to start: {type(ex).__name__}: {describe_exception(ex)}'
         ) from ex
-
-
-def describe_error(ex: BaseException) -> str:
-    """Render an exception for a one-line message, even a badly behaved one."""
-    try:
-        text = str(ex)
-    except Exception:
-        text = f'<{type(ex).__name__} that cannot be printed>'
-    return ' '.join(text.split())
 
 
 def hooks_of(
