@@ -205,3 +205,18 @@ def test_a_driver_entry_point_naming_no_callable_is_a_configuration_error(
     conf = _conf_with_driver(monkeypatch, 42)
     with pytest.raises(errors.ConfigurationError, match='not a factory taking'):
         bootstrap.load_storage(conf)
+
+
+@pytest.mark.parametrize(
+    'bind', ['127.0.0.1', '127.0.0.1:99999', 'nonsense', ':8888', '127.0.0.1:0x']
+)
+def test_a_bind_without_a_valid_port_is_refused(bind: str) -> None:
+    conf = server_cmd.parse_args(['--bind', bind])
+    with pytest.raises(zaqar_conf.InvalidOption, match='expected HOST:PORT'):
+        server_cmd.gunicorn_options(conf)
+
+
+@pytest.mark.parametrize('bind', ['0.0.0.0:80', '[::1]:8888', 'localhost:65535'])
+def test_valid_binds_pass_through(bind: str) -> None:
+    conf = server_cmd.parse_args(['--bind', bind])
+    assert server_cmd.gunicorn_options(conf)['bind'] == [bind]

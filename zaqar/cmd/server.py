@@ -89,9 +89,13 @@ def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
 
 
 def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
-    """Translate the configuration into gunicorn settings."""
+    """Translate the configuration into gunicorn settings.
+
+    Raises:
+        InvalidOption: ``--bind`` is not HOST:PORT with a valid port.
+    """
     wsgi = conf[wsgi_conf.GROUP_NAME]
-    bind = conf.bind or f'{_bracket(wsgi.bind)}:{wsgi.port}'
+    bind = check_bind(conf.bind) if conf.bind else f'{_bracket(wsgi.bind)}:{wsgi.port}'
     return {
         'bind': [bind],
         'workers': conf.workers or wsgi.workers,
@@ -151,6 +155,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ZaqarApplication(conf, options).run()
     return 0
+
+
+def check_bind(value: str) -> str:
+    """Return a ``--bind`` value after checking it is HOST:PORT.
+
+    Raises:
+        InvalidOption: No port (gunicorn would quietly pick 8000), or a port
+            outside 1-65535.
+    """
+    host, _, port = value.rpartition(':')
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise zaqar_conf.InvalidOption(
+            f'--bind {value!r}: expected HOST:PORT with a port from 1 to 65535, '
+            f'e.g. 127.0.0.1:8888 or [::1]:8888'
+        )
+    return value
 
 
 def _bracket(host: str) -> str:
