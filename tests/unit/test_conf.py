@@ -216,7 +216,9 @@ def test_a_bind_without_a_valid_port_is_refused(bind: str) -> None:
         server_cmd.gunicorn_options(conf)
 
 
-@pytest.mark.parametrize('bind', ['0.0.0.0:80', '[::1]:8888', 'localhost:65535'])
+@pytest.mark.parametrize(
+    'bind', ['0.0.0.0:80', '[::1]:8888', 'localhost:65535', '127.0.0.1:0']
+)
 def test_valid_binds_pass_through(bind: str) -> None:
     conf = server_cmd.parse_args(['--bind', bind])
     assert server_cmd.gunicorn_options(conf)['bind'] == [bind]

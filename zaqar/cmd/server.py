@@ -162,12 +162,12 @@ def check_bind(value: str) -> str:
 
     Raises:
         InvalidOption: No port (gunicorn would quietly pick 8000), or a port
-            outside 1-65535.
+            outside 0-65535 (0 lets the system choose a free one).
     """
     host, _, port = value.rpartition(':')
-    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise zaqar_conf.InvalidOption(
-            f'--bind {value!r}: expected HOST:PORT with a port from 1 to 65535, '
+            f'--bind {value!r}: expected HOST:PORT with a port from 0 to 65535, '
             f'e.g. 127.0.0.1:8888 or [::1]:8888'
         )
     return value
