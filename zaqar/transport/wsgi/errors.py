@@ -18,10 +18,12 @@ import falcon
 from zaqar.storage import errors as storage_errors
 from zaqar.transport.validation import InvalidBody
 from zaqar.transport.validation import ValidationFailed
+from zaqar.transport.wsgi.media import PARSE_FAILED
 
 LOG = logging.getLogger(__name__)
 
 _R = TypeVar('_R', bound=Callable[..., Any])
+Handler = Callable[[falcon.Request, falcon.Response, Exception, dict[str, Any]], None]
 
 UNAVAILABLE_TITLE = 'Service temporarily unavailable'
 RETRY_HINT = ' Please try again in a few seconds.'
@@ -90,69 +92,25 @@ def serialize_error(
     resp.data = error.to_json()
 
 
-def _raise_validation_failed(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise bad_request_api(str(ex))
+def _answer(make: Callable[[Exception], falcon.HTTPError]) -> Handler:
+    """Return a handler answering with the error ``make`` builds from ``ex``."""
+
+    def handler(
+        req: falcon.Request,
+        resp: falcon.Response,
+        ex: Exception,
+        params: dict[str, Any],
+    ) -> None:
+        raise make(ex)
+
+    return handler
 
 
-def _raise_invalid_body(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise bad_request_body(str(ex))
-
-
-def _raise_media_error(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    # NOTE: Falcon's own wording ("Invalid JSON") must not reach clients.
-    raise bad_request_body('Request body could not be parsed.')
-
-
-def _raise_not_found(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise not_found(str(ex))
-
-
-def _raise_refused(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise falcon.HTTPForbidden(title='Not authorized', description=str(ex))
-
-
-def _raise_conflict(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise conflict(f'{ex}; please retry the request.')
-
-
-def _raise_message_is_claimed(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise falcon.HTTPForbidden(
-        title=UNABLE_TO_DELETE,
-        description='This message is claimed; it cannot be deleted without a '
-        'valid claim ID.',
-    )
-
-
-def _raise_message_not_claimed(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise falcon.HTTPBadRequest(
-        title=UNABLE_TO_DELETE,
-        description='A claim was specified, but the message is not currently claimed.',
-    )
-
-
-def _raise_invalid_claim_id(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
-    raise falcon.HTTPBadRequest(
-        title=UNABLE_TO_DELETE,
-        description='The specified claim does not exist or has expired.',
-    )
+def _unable_to_delete(
+    error: Callable[..., falcon.HTTPError], description: str
+) -> Callable[[Exception], falcon.HTTPError]:
+    """Build the single-message delete refusals of fact sheet §6.6."""
+    return lambda ex: error(title=UNABLE_TO_DELETE, description=description)
 
 
 def _raise_unavailable(
@@ -183,25 +141,62 @@ def _raise_internal_error(
     )
 
 
-Handler = Callable[[falcon.Request, falcon.Response, Exception, dict[str, Any]], None]
-
 # Falcon picks the most specific handler by the exception's MRO, so the
 # order here does not matter. Falcon's own HTTPError and HTTPStatus keep
 # their built-in handlers, which are more specific than Exception.
 ERROR_MAP: tuple[tuple[type[Exception], Handler], ...] = (
     (Exception, _raise_internal_error),
-    (ValidationFailed, _raise_validation_failed),
-    (InvalidBody, _raise_invalid_body),
-    (falcon.MediaMalformedError, _raise_media_error),
-    (falcon.MediaNotFoundError, _raise_media_error),
-    (falcon.MediaValidationError, _raise_media_error),
+    (ValidationFailed, _answer(lambda ex: bad_request_api(str(ex)))),
+    (InvalidBody, _answer(lambda ex: bad_request_body(str(ex)))),
+    # NOTE: Falcon's own wording ("Invalid JSON") must not reach clients.
+    *(
+        (media_error, _answer(lambda ex: bad_request_body(PARSE_FAILED)))
+        for media_error in (
+            falcon.MediaMalformedError,
+            falcon.MediaNotFoundError,
+            falcon.MediaValidationError,
+        )
+    ),
     (storage_errors.StorageError, _raise_unavailable),
-    (storage_errors.DoesNotExist, _raise_not_found),
-    (storage_errors.Conflict, _raise_conflict),
-    (storage_errors.OperationRefused, _raise_refused),
-    (storage_errors.MessageIsClaimed, _raise_message_is_claimed),
-    (storage_errors.MessageNotClaimed, _raise_message_not_claimed),
-    (storage_errors.InvalidClaimId, _raise_invalid_claim_id),
+    (storage_errors.DoesNotExist, _answer(lambda ex: not_found(str(ex)))),
+    (
+        storage_errors.Conflict,
+        _answer(lambda ex: conflict(f'{ex}; please retry the request.')),
+    ),
+    (
+        storage_errors.OperationRefused,
+        _answer(
+            lambda ex: falcon.HTTPForbidden(title='Not authorized', description=str(ex))
+        ),
+    ),
+    (
+        storage_errors.MessageIsClaimed,
+        _answer(
+            _unable_to_delete(
+                falcon.HTTPForbidden,
+                'This message is claimed; it cannot be deleted without a valid '
+                'claim ID.',
+            )
+        ),
+    ),
+    (
+        storage_errors.MessageNotClaimed,
+        _answer(
+            _unable_to_delete(
+                falcon.HTTPBadRequest,
+                'A claim was specified, but the message is not currently claimed.',
+            )
+        ),
+    ),
+    (
+        storage_errors.InvalidClaimId,
+        _answer(
+            _unable_to_delete(
+                falcon.HTTPBadRequest,
+                'The specified claim does not exist or has expired.',
+            )
+        ),
+    ),
 )
 
 

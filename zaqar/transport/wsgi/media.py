@@ -20,6 +20,8 @@ from zaqar.transport.validation import ValidationFailed
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
+PARSE_FAILED = 'Request body could not be parsed.'
+
 # Upper bound for bodies no option limits (claims, purge): they are tiny.
 SMALL_DOCUMENT_LIMIT = 64 * 1024
 
@@ -59,14 +61,13 @@ def parse_json(data: bytes) -> Any:
     # NOTE: RecursionError covers absurdly nested documents, which would
     # otherwise escape as a 500.
     except (ValueError, RecursionError):
-        raise InvalidBody('Request body could not be parsed.') from None
+        raise InvalidBody(PARSE_FAILED) from None
     if not isinstance(document, dict | list):
-        raise InvalidBody('Request body could not be parsed.')
+        raise InvalidBody(PARSE_FAILED)
     # PERF: only \u escapes can produce surrogates; skip the walk otherwise.
     if b'\\u' in data and _holds_surrogate(document):
         raise InvalidBody(
-            'Request body could not be parsed: it contains an unpaired '
-            'UTF-16 surrogate escape.'
+            f'{PARSE_FAILED[:-1]}: it contains an unpaired UTF-16 surrogate escape.'
         )
     return document
 
