@@ -18,6 +18,7 @@ from oslo_config import cfg
 
 from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
+from zaqar.cmd import common
 from zaqar.conf import gc as gc_conf
 from zaqar.gc import collector
 from zaqar.storage import errors
@@ -37,26 +38,19 @@ CLI_OPTS = [
 
 def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
     """Parse the command line and configuration files."""
-    conf = zaqar_conf.register_all(cfg.ConfigOpts())
-    conf.register_cli_opts(CLI_OPTS)
-    conf(
-        list(argv),
-        project='zaqar',
+    return common.parse_command_line(
+        argv,
         prog='zaqar-gc',
-        version=__version__,
         description='Remove expired messages and claims from the storage named '
         'by [drivers] message_store, every [gc] gc_interval seconds or once '
         'with --once. Safe to run on several hosts at once.',
+        cli_opts=CLI_OPTS,
     )
-    return conf
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the collector; return the exit status."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format='%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s',
-    )
+    common.setup_logging()
     conf = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         zaqar_conf.check_values(conf)

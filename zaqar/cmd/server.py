@@ -17,6 +17,7 @@ from oslo_config import cfg
 
 from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
+from zaqar.cmd import common
 from zaqar.conf import wsgi as wsgi_conf
 from zaqar.storage import errors
 from zaqar.version import __version__
@@ -74,18 +75,14 @@ class ZaqarApplication(BaseApplication):  # type: ignore[misc]
 
 def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
     """Parse the command line and configuration files."""
-    conf = zaqar_conf.register_all(cfg.ConfigOpts())
-    conf.register_cli_opts(CLI_OPTS)
-    conf(
-        list(argv),
-        project='zaqar',
+    return common.parse_command_line(
+        argv,
         prog='zaqar-server',
-        version=__version__,
         description='Serve the Zaqar v2 HTTP API (queues, messages, claims). '
         'With no configuration file it listens on 127.0.0.1:8888 and keeps its '
         'data in SQLite at ~/.local/share/zaqar/zaqar.db.',
+        cli_opts=CLI_OPTS,
     )
-    return conf
 
 
 def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
@@ -134,10 +131,7 @@ def check_storage(conf: cfg.ConfigOpts) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the server until it is stopped; return the exit status."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format='%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s',
-    )
+    common.setup_logging()
     conf = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         zaqar_conf.check_values(conf)
