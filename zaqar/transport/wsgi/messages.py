@@ -82,11 +82,15 @@ class MessageCollection:
         params: dict[str, Any] = {'limit': limit}
         for flag in _LISTING_FLAGS:
             params[flag] = req.get_param_as_bool(flag)
-        metadata = stored_metadata(self._storage.queues, queue, req.context.project_id)
-        if not metadata.get('_default_message_delay'):
+        if not params['include_delayed'] and not self._is_delay_queue(req, queue):
             # NOTE: only delay queues hide delayed messages (fact sheet §6.9).
             params['include_delayed'] = True
         return params
+
+    def _is_delay_queue(self, req: falcon.Request, queue: str) -> bool:
+        project = req.context.project_id
+        metadata = stored_metadata(self._storage.queues, queue, project)
+        return bool(metadata.get('_default_message_delay'))
 
     def _list(
         self, req: falcon.Request, queue: str, params: dict[str, Any]
