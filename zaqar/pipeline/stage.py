@@ -229,8 +229,6 @@ CLAIM = Resource('claim', base.ClaimController, ClaimStage)
 # subscriptions yet, so no stage can be listed there.
 SUBSCRIPTION = Resource('subscription', None, None)
 
-RESOURCES: tuple[Resource, ...] = (QUEUE, MESSAGE, CLAIM, SUBSCRIPTION)
-
 
 def is_declaration(klass: type) -> bool:
     """Tell whether ``klass`` only declares methods (never hooks them).

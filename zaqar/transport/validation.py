@@ -28,13 +28,9 @@ MIN_CLAIM_TTL = 60
 MIN_CLAIM_GRACE = 60
 MIN_DELAY = 0
 
-PATCH_OPERATIONS = ('add', 'remove', 'replace')
 PURGEABLE_RESOURCES = ('messages', 'subscriptions')
 
 _QUEUE_NAME_RE = re.compile(r'[a-zA-Z0-9_\-.]+')
-# NOTE: upstream also treats whitespace between two slashes as adjacent.
-_ADJACENT_SLASHES_RE = re.compile(r'/\s*/')
-_BAD_ESCAPE_RE = re.compile(r'~([^01]|$)')
 
 
 class ValidationFailed(ValueError):
@@ -75,21 +71,6 @@ class Limits:
         group = conf.transport
         values = {field.name: group[field.name] for field in dataclasses.fields(cls)}
         return cls(**values)
-
-
-@dataclasses.dataclass(frozen=True)
-class PatchOperation:
-    """One validated JSON-patch operation on queue metadata.
-
-    Attributes:
-        op: ``add``, ``remove`` or ``replace``.
-        key: The metadata key (second segment of the pointer).
-        value: The new value; None for ``remove``.
-    """
-
-    op: str
-    key: str
-    value: Any = None
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -297,16 +278,6 @@ class Validator:
             return min(queue_limit, limit)
         return limit
 
-    def queue_patch(self, changes: object) -> list[PatchOperation]:
-        """Check a JSON-patch document for queue metadata.
-
-        Raises:
-            InvalidBody: The document or one of its operations is invalid.
-        """
-        if not isinstance(changes, list):
-            raise InvalidBody('Document type not supported.')
-        return [_patch_operation(change) for change in changes]
-
     # Messages
 
     def messages(self, document: object, metadata: Metadata) -> list[NewMessage]:
@@ -457,63 +428,3 @@ def _encryption_problem(metadata: Metadata) -> str | None:
             '_enable_encrypt_messages must be false.'
         )
     return None
-
-
-def _patch_operation(change: object) -> PatchOperation:
-    """Validate one JSON-patch operation."""
-    if not isinstance(change, dict):
-        raise InvalidBody('Operations must be JSON objects.')
-    available = ', '.join(PATCH_OPERATIONS)
-    if 'op' not in change:
-        raise InvalidBody(
-            'Unable to find `op` in JSON Schema change. It must be one of the '
-            f'following: {available}.'
-        )
-    op = change['op']
-    if op not in PATCH_OPERATIONS:
-        raise InvalidBody(
-            f'Invalid operation: `{op}`. It must be one of the following: {available}.'
-        )
-    if 'path' not in change:
-        raise InvalidBody("Unable to find 'path' in JSON Schema change")
-    segments = decode_pointer(change['path'])
-    if len(segments) != 2:
-        raise InvalidBody(
-            "Invalid JSON pointer for this resource: '/"
-            + '/'.join(segments)
-            + ", e.g /metadata/key'"
-        )
-    # NOTE: remove does not check the root segment; python-zaqarclient only
-    # ever sends /metadata/<key>, and upstream accepts any root there.
-    if op != 'remove':
-        if segments[0].lower() != 'metadata':
-            raise InvalidBody('The root of path must be metadata, e.g /metadata/key.')
-        if 'value' not in change:
-            raise InvalidBody(f'Operation "{op}" requires a member named "value".')
-        return PatchOperation(op, segments[1], change['value'])
-    return PatchOperation(op, segments[1])
-
-
-def decode_pointer(pointer: object) -> list[str]:
-    """Split a JSON pointer (RFC 6901) into its unescaped segments.
-
-    Raises:
-        InvalidBody: The pointer is not a string or is malformed.
-    """
-    if not isinstance(pointer, str):
-        raise InvalidBody('The "path" of an operation must be a string.')
-    if not pointer.startswith('/'):
-        raise InvalidBody(f'Pointer `{pointer}` does not start with "/".')
-    if _ADJACENT_SLASHES_RE.search(pointer):
-        raise InvalidBody(f'Pointer `{pointer}` contains adjacent "/".')
-    if len(pointer) > 1 and pointer.endswith('/'):
-        raise InvalidBody(f'Pointer `{pointer}` end with "/".')
-    if _BAD_ESCAPE_RE.search(pointer):
-        raise InvalidBody(
-            f'Pointer `{pointer}` contains "~" not part of a recognized escape '
-            'sequence.'
-        )
-    return [
-        part.replace('~1', '/').replace('~0', '~').strip()
-        for part in pointer[1:].split('/')
-    ]

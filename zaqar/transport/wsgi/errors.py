@@ -16,6 +16,7 @@ from typing import TypeVar
 import falcon
 
 from zaqar.storage import errors as storage_errors
+from zaqar.transport import json_patch
 from zaqar.transport.validation import InvalidBody
 from zaqar.transport.validation import ValidationFailed
 from zaqar.transport.wsgi.media import PARSE_FAILED
@@ -157,6 +158,7 @@ ERROR_MAP: tuple[tuple[type[Exception], Handler], ...] = (
             falcon.MediaValidationError,
         )
     ),
+    (json_patch.PatchConflict, _answer(lambda ex: conflict(str(ex)))),
     (storage_errors.StorageError, _raise_unavailable),
     (storage_errors.DoesNotExist, _answer(lambda ex: not_found(str(ex)))),
     (

@@ -12,8 +12,8 @@ from zaqar.storage.base import DataDriver
 from zaqar.storage.base import QueueController
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import QueueInfo
+from zaqar.transport import json_patch
 from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import PatchOperation
 from zaqar.transport.validation import ValidationFailed
 from zaqar.transport.validation import Validator
 from zaqar.transport.wsgi import errors
@@ -200,16 +200,18 @@ class QueueItem:
                     raise
         resp.media = self._validator.with_defaults(metadata)
 
-    def _patched(self, stored: Metadata, changes: list[PatchOperation]) -> Metadata:
+    def _patched(
+        self, stored: Metadata, changes: list[json_patch.PatchOperation]
+    ) -> Metadata:
         """Return a validated copy of ``stored`` with ``changes`` applied."""
         metadata = dict(stored)
         reserved = self._validator.queue_defaults()
         for change in changes:
-            apply_change(metadata, change, reserved)
+            json_patch.apply(metadata, change, reserved)
         self._validator.queue_metadata(metadata, error=InvalidBody)
         return metadata
 
-    def _read_patch(self, req: falcon.Request) -> list[PatchOperation]:
+    def _read_patch(self, req: falcon.Request) -> list[json_patch.PatchOperation]:
         limit = self._validator.limits.max_queue_metadata
         too_large = self._too_large(InvalidBody)
         if req.content_length is not None and req.content_length > limit:
@@ -223,7 +225,7 @@ class QueueItem:
         data = media.read_body(req, limit, too_large)
         if not data:
             raise InvalidBody('PATCH body could not be empty for update.')
-        return self._validator.queue_patch(media.parse_json(data))
+        return json_patch.parse(media.parse_json(data))
 
     @errors.failure_description('Queue could not be deleted.')
     def on_delete(
@@ -232,28 +234,3 @@ class QueueItem:
         """Delete the queue and its messages; idempotent."""
         self._storage.queues.delete(queue_name, req.context.project_id)
         resp.status = falcon.HTTP_204
-
-
-def apply_change(
-    metadata: Metadata, change: PatchOperation, reserved: Metadata
-) -> None:
-    """Apply one validated operation to ``metadata`` in place.
-
-    ``replace`` and ``remove`` accept reserved keys that were never stored,
-    because python-zaqarclient removes every key it saw in a GET, including
-    the reserved defaults the server added.
-
-    Raises:
-        falcon.HTTPConflict: ``replace`` or ``remove`` of an unknown key.
-    """
-    key = change.key
-    if change.op == 'add':
-        metadata[key] = change.value
-    elif change.op == 'replace':
-        if key not in metadata and key not in reserved:
-            raise errors.conflict(f"Can't replace non-existent object {key}.")
-        metadata[key] = change.value
-    elif key in metadata:
-        del metadata[key]
-    elif key not in reserved:
-        raise errors.conflict(f"Can't remove non-existent object {key}.")
