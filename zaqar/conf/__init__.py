@@ -14,6 +14,8 @@ from oslo_config import cfg
 from zaqar.conf import default
 from zaqar.conf import drivers
 from zaqar.conf import gc
+from zaqar.conf import mongodb
+from zaqar.conf import redis
 from zaqar.conf import signed_url
 from zaqar.conf import sqlite
 from zaqar.conf import storage
@@ -27,6 +29,8 @@ MODULES: tuple[ModuleType, ...] = (
     wsgi,
     storage,
     sqlite,
+    redis,
+    mongodb,
     signed_url,
     gc,
 )

@@ -10,7 +10,7 @@ message_store = cfg.StrOpt(
     'message_store',
     default='sqlite',
     help='Storage driver for queues, messages and claims: the name of an '
-    'entry point in the zaqar.data.storage group (built in: sqlite).',
+    'entry point in the zaqar.data.storage group (built in: sqlite, redis, mongodb).',
 )
 
 transport = cfg.StrOpt(
