@@ -7,7 +7,6 @@ columns of the messages it took; both are written in one transaction.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from zaqar.common import ids
 from zaqar.storage import base
@@ -15,6 +14,7 @@ from zaqar.storage import errors
 from zaqar.storage.models import Claim
 from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
+from zaqar.storage.rules import DeadLetterPolicy
 from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import MESSAGE_COLUMNS
 from zaqar.storage.sqlite.common import UNCLAIMED
@@ -38,7 +38,7 @@ class ClaimController(Controller, base.ClaimController):
         now = self._now()
         claim_id = ids.new_id()
         with self._driver.write() as connection:
-            policy = _DeadLetterPolicy.of(_queue_metadata(connection, queue, project))
+            policy = DeadLetterPolicy.of(_queue_metadata(connection, queue, project))
             taken = _take_claimable(connection, queue, project, limit, now, policy)
             if not taken:
                 return None
@@ -103,32 +103,6 @@ class ClaimController(Controller, base.ClaimController):
             )
 
 
-class _DeadLetterPolicy:
-    """The queue's dead-letter settings; inactive unless both keys are set."""
-
-    def __init__(self, max_claims: int | None, queue: str | None, ttl: Any) -> None:
-        self.max_claims = max_claims
-        self.queue = queue
-        self.ttl = ttl if isinstance(ttl, int) and ttl > 0 else None
-
-    @classmethod
-    def of(cls, metadata: Metadata) -> _DeadLetterPolicy:
-        max_claims = metadata.get(base.MAX_CLAIM_COUNT)
-        return cls(
-            max_claims if isinstance(max_claims, int) else None,
-            metadata.get(base.DEAD_LETTER_QUEUE) or None,
-            metadata.get(base.DEAD_LETTER_QUEUE_MESSAGES_TTL),
-        )
-
-    def is_exhausted(self, claim_count: int) -> bool:
-        """Tell whether a message with this many claims goes to the DLQ."""
-        return (
-            self.queue is not None
-            and self.max_claims is not None
-            and claim_count >= self.max_claims
-        )
-
-
 def _queue_metadata(
     connection: sqlite3.Connection, queue: str, project: str
 ) -> Metadata:
@@ -144,7 +118,7 @@ def _take_claimable(
     project: str,
     limit: int,
     now: float,
-    policy: _DeadLetterPolicy,
+    policy: DeadLetterPolicy,
 ) -> list[str]:
     """Select up to ``limit`` claimable ids, dead-lettering exhausted ones.
 
@@ -191,7 +165,7 @@ def _move_to_dead_letter_queue(
     ttl: int,
     project: str,
     now: float,
-    policy: _DeadLetterPolicy,
+    policy: DeadLetterPolicy,
 ) -> None:
     assert policy.queue is not None
     ensure_queue(connection, policy.queue, project)

@@ -11,6 +11,7 @@ from zaqar.storage.models import MessageSummary
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
+from zaqar.storage.rules import metadata_matches
 from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import UNCLAIMED
 from zaqar.storage.sqlite.common import Controller
@@ -96,7 +97,10 @@ class QueueController(Controller, base.QueueController):
                 rows = _select_names(connection, project, after, name_contains, batch)
                 for name, text in rows:
                     metadata = load_metadata(text)
-                    if _matches(metadata, metadata_filter) and len(found) < limit:
+                    if (
+                        metadata_matches(metadata, metadata_filter)
+                        and len(found) < limit
+                    ):
                         found.append(QueueInfo(name, metadata if detailed else None))
                 if len(rows) < batch:
                     break
@@ -159,20 +163,6 @@ def _select_names(
     query += ' ORDER BY name LIMIT ?'
     params.append(limit)
     return connection.execute(query, params).fetchall()
-
-
-def _matches(metadata: Metadata, metadata_filter: Metadata | None) -> bool:
-    if not metadata_filter:
-        return True
-    return all(
-        key in metadata and _same_json(metadata[key], value)
-        for key, value in metadata_filter.items()
-    )
-
-
-def _same_json(stored: object, wanted: object) -> bool:
-    """Compare JSON values as JSON does: ``true`` is not ``1``."""
-    return stored == wanted and isinstance(stored, bool) == isinstance(wanted, bool)
 
 
 def _summary(row: tuple[str, float] | None, now: float) -> MessageSummary | None:
