@@ -1,0 +1,336 @@
+"""Messages on MongoDB.
+
+Reads that page or select by marker (list, pop, claims, stats) read the
+queue's counter first and see only committed messages (see
+:mod:`.counters`). Reads by id skip that round trip: an uncommitted
+document's id is known only to the post that wrote it, which has not
+returned it to anyone, except a dead-letter move in flight, which get by id
+may find already in its new queue.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Sequence
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+
+from zaqar.common import ids
+from zaqar.storage import base
+from zaqar.storage import errors
+from zaqar.storage.models import Message
+from zaqar.storage.models import NewMessage
+from zaqar.storage.mongodb.common import Collections
+from zaqar.storage.mongodb.common import Controller
+from zaqar.storage.mongodb.common import Document
+from zaqar.storage.mongodb.common import dump_json
+from zaqar.storage.mongodb.common import index_hint
+from zaqar.storage.mongodb.common import is_claimed
+from zaqar.storage.mongodb.common import message_from_document
+from zaqar.storage.mongodb.common import to_date
+from zaqar.storage.mongodb.common import to_key
+from zaqar.storage.mongodb.common import to_keys
+from zaqar.storage.mongodb.common import translate_errors
+from zaqar.storage.mongodb.queues import ensure_queue
+from zaqar.storage.mongodb.queues import restore_queue
+
+# A pop first holds its messages like a short claim, then deletes them; a pop
+# that dies in between releases them when this many seconds have passed.
+POP_HOLD_SECONDS = 30
+
+
+class MessageController(Controller, base.MessageController):
+    """Messages: one document each, ordered within a queue by marker."""
+
+    @translate_errors
+    def post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str]:
+        """Store all messages under consecutive markers, or none of them.
+
+        The queue is created before the messages are stored, and again after
+        they are committed in case a concurrent delete removed it meanwhile
+        (see :meth:`.QueueController.delete` for why that is enough).
+        """
+        now = self._now()
+        message_ids = [ids.new_id() for _ in messages]
+        documents = [
+            _new_document(message_id, message, queue, project, client_id, now)
+            for message_id, message in zip(message_ids, messages, strict=True)
+        ]
+        queues = self._collections().queues
+        ensure_queue(queues, queue, project)
+        self._driver.counters.append(project, queue, documents)
+        restore_queue(queues, queue, project)
+        return message_ids
+
+    @translate_errors
+    def get(self, queue: str, message_id: str, project: str) -> Message:
+        """Return one live message; MessageDoesNotExist otherwise."""
+        found = self.get_many(queue, [message_id], project)
+        if not found:
+            raise errors.MessageDoesNotExist(message_id, queue, project)
+        return found[0]
+
+    @translate_errors
+    def get_many(
+        self, queue: str, message_ids: Sequence[str], project: str
+    ) -> list[Message]:
+        """Return the live messages among ``message_ids``."""
+        keys = to_keys(list(message_ids))
+        if not keys:
+            return []
+        now = self._now()
+        documents = self._collections().messages.find(
+            {'_id': {'$in': keys}, 'p': project, 'q': queue, **_live(now)},
+            sort=[('k', ASCENDING)],
+        )
+        return [message_from_document(document, now) for document in documents]
+
+    @translate_errors
+    def delete(
+        self,
+        queue: str,
+        message_id: str,
+        project: str,
+        claim_id: str | None = None,
+    ) -> None:
+        """Delete one message if its claim allows it (see the contract).
+
+        The delete itself re-checks the claim state it relies on, so a claim
+        taken concurrently is never deleted through.
+        """
+        claim_key = None if claim_id is None else to_key(claim_id)
+        if claim_id is not None and claim_key is None:
+            raise errors.InvalidClaimId(claim_id)
+        key = to_key(message_id)
+        if key is None:
+            return
+        messages = self._collections().messages
+        where = {'_id': key, 'p': project, 'q': queue}
+        for _ in range(self._driver.max_attempts):
+            now = self._now()
+            if claim_key is not None:
+                # Its live claim, or an expired one nobody released or replaced.
+                allowed: Document = {'ci': claim_key}
+            else:
+                allowed = {'ce': {'$not': {'$gt': to_date(now)}}}
+            if messages.delete_one({**where, **allowed}).deleted_count:
+                return
+            found = messages.find_one({**where, **_live(now)}, {'ci': 1, 'ce': 1})
+            if found is None:
+                return
+            if is_claimed(found, to_date(now)):
+                raise errors.MessageIsClaimed(message_id)
+            if claim_key is not None:
+                raise errors.MessageNotClaimed(message_id)
+            # Unclaimed now, claimed at the delete: released in between; retry.
+        raise errors.StorageUnavailable(f'Message {message_id} keeps changing')
+
+    @translate_errors
+    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
+        """Delete the listed messages, claimed or not."""
+        keys = to_keys(list(message_ids))
+        if keys:
+            self._collections().messages.delete_many(
+                {'_id': {'$in': keys}, 'p': project, 'q': queue}
+            )
+
+    @translate_errors
+    def pop(self, queue: str, limit: int, project: str) -> list[Message]:
+        """Remove and return up to ``limit`` unclaimed messages, oldest first.
+
+        Candidates are first held with a token of this pop, by an update
+        that re-checks they are unclaimed, so that of two concurrent pops
+        each message goes to exactly one; the pop then deletes, one by one,
+        what it still holds, and returns only what it deleted.
+        """
+        snapshot = self._driver.counters.read(project, queue)
+        if snapshot is None:
+            return []
+        collections = self._collections()
+        for _ in range(self._driver.max_attempts):
+            now = self._now()
+            query = {**snapshot.committed(), **_live(now)}
+            candidates = find_in_marker_order(
+                collections.messages, query, limit, to_date(now), unclaimed_only=True
+            )
+            if not candidates:
+                return []
+            held = _hold_for_pop(collections, candidates, now)
+            if held:
+                return [
+                    message_from_document(d, now, claim_id_shown=False) for d in held
+                ]
+            # Every candidate went to a concurrent pop or claim: look again.
+        return []
+
+    @translate_errors
+    def purge(self, queue: str, project: str) -> None:
+        """Delete every message and claim of the queue.
+
+        Messages as of a fence of the counter, so that a post in flight is
+        removed whole or kept whole (see :meth:`.Counters.clear`).
+        """
+        self._driver.counters.clear(project, queue)
+        self._collections().claims.delete_many({'p': project, 'q': queue})
+
+    @translate_errors
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: int | None = None,
+        limit: int = 10,
+        echo: bool = False,
+        include_claimed: bool = False,
+        include_delayed: bool = False,
+    ) -> list[Message]:
+        """List committed live messages after ``marker`` in marker order."""
+        snapshot = self._driver.counters.read(project, queue)
+        after = max(0, marker or 0)
+        if snapshot is None or after >= snapshot.value:
+            return []
+        now = self._now()
+        now_date = to_date(now)
+        query = {**snapshot.committed(after), **_live(now)}
+        if not include_delayed:
+            query['d'] = {'$not': {'$gt': now_date}}
+        if not echo:
+            query['u'] = {'$ne': client_id}
+        documents = find_in_marker_order(
+            self._collections().messages,
+            query,
+            limit,
+            now_date,
+            unclaimed_only=not include_claimed,
+        )
+        return [message_from_document(document, now) for document in documents]
+
+
+def find_in_marker_order(
+    messages: Collection[Document],
+    query: Document,
+    limit: int,
+    now: datetime.datetime,
+    unclaimed_only: bool,
+) -> list[Document]:
+    """Return up to ``limit`` documents matching ``query``, lowest marker first.
+
+    Args:
+        messages: The messages collection.
+        query: Filter on the queue's fields, without ``ce``.
+        limit: At most this many documents.
+        now: The time at which claims are judged.
+        unclaimed_only: Skip messages under a live claim.
+    """
+    if limit <= 0:
+        return []  # NOTE: pymongo reads a limit of 0 as "no limit".
+    order = [('k', ASCENDING)]
+    if not unclaimed_only:
+        return list(messages.find(query, sort=order, limit=limit))
+    # PERF: two scans in marker order, each ending after ``limit`` documents,
+    # rather than one filtered scan of the marker index, which would read
+    # every claimed message at the queue's head (most of what it reads under
+    # many consumers): lapsed claims (``ce`` in the past) on the index of
+    # messages that record a claim, and messages never or no longer claimed
+    # (``ce`` absent) on the claimable index.
+    #
+    # NOTE: lapsed first, its cursor drained before the second query is
+    # sent. The two reads are not one snapshot, and a message can change
+    # state between them. A message claimable at both reads is
+    # found by one of them unless it went from "no claim" to "lapsed" in
+    # between, and no write does that: a claim or pop sets ``ce`` to its own
+    # now plus a TTL, in the future of this read's now while clocks agree.
+    # The other way round (lapsed to unclaimed, by a release) happens at any
+    # time, which reading unclaimed first would miss. A message found by
+    # both reads is returned once, as the later read saw it. Each read is
+    # cut at ``limit``, so a message that is missing from the merged result
+    # because of a cut has ``limit`` others below it: it is beyond the page,
+    # never skipped by a reader paging on.
+    lapsed = messages.find(
+        {**query, 'ce': {'$exists': True, '$lte': now}},
+        sort=order,
+        limit=limit,
+        **index_hint(messages, 'held'),
+    )
+    found = {document['_id']: document for document in lapsed}
+    unclaimed = messages.find(
+        {**query, 'ce': None},
+        sort=order,
+        limit=limit,
+        **index_hint(messages, 'claimable'),
+    )
+    found.update((document['_id'], document) for document in unclaimed)
+    merged = sorted(found.values(), key=lambda document: document['k'])
+    return merged[:limit]
+
+
+def _hold_for_pop(
+    collections: Collections, candidates: list[Document], now: float
+) -> list[Document]:
+    """Hold the unclaimed candidates with a token, delete and return them.
+
+    Each message is deleted on its own, and only while it still carries this
+    pop's token: a pop that stalls for longer than its hold may find some
+    taken by a claim or another pop, which then own them. Only what this
+    pop deleted is returned, in marker order.
+    """
+    token = os.urandom(16)
+    now_date = to_date(now)
+    keys = [candidate['_id'] for candidate in candidates]
+    where = {'p': candidates[0]['p'], 'q': candidates[0]['q']}
+    held = collections.messages.update_many(
+        {
+            '_id': {'$in': keys},
+            **where,
+            **_live(now),
+            'ce': {'$not': {'$gt': now_date}},
+        },
+        {'$set': {'ci': token, 'ce': to_date(now + POP_HOLD_SECONDS)}},
+    )
+    if held.modified_count == 0:
+        return []
+    taken = []
+    for key in keys:
+        deleted = collections.messages.find_one_and_delete(
+            {'_id': key, **where, 'ci': token}
+        )
+        if deleted is not None:
+            taken.append(deleted)
+    return taken
+
+
+def _new_document(
+    message_id: str,
+    message: NewMessage,
+    queue: str,
+    project: str,
+    client_id: str,
+    now: float,
+) -> Document:
+    document: Document = {
+        '_id': bytes.fromhex(message_id),
+        'p': project,
+        'q': queue,
+        'b': dump_json(message.body),
+        't': message.ttl,
+        'c': now,
+        'e': to_date(now + message.ttl),
+        'u': client_id,
+    }
+    if message.delay > 0:
+        document['d'] = to_date(now + message.delay)
+    return document
+
+
+def _live(now: float) -> Document:
+    """Filter for messages that have not expired."""
+    return {'e': {'$gt': to_date(now)}}

@@ -1,0 +1,241 @@
+"""Queues on MongoDB: one document each, metadata as JSON text."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from zaqar.storage import base
+from zaqar.storage import errors
+from zaqar.storage.models import MessageSummary
+from zaqar.storage.models import Metadata
+from zaqar.storage.models import QueueInfo
+from zaqar.storage.models import QueueStats
+from zaqar.storage.mongodb.common import Controller
+from zaqar.storage.mongodb.common import Document
+from zaqar.storage.mongodb.common import dump_json
+from zaqar.storage.mongodb.common import to_date
+from zaqar.storage.mongodb.common import translate_errors
+from zaqar.storage.rules import metadata_matches
+
+# Queues read per round when metadata filters are applied in Python.
+_FILTER_BATCH = 100
+
+
+class QueueController(Controller, base.QueueController):
+    """Queues: create, metadata, delete, list, count and stats."""
+
+    @translate_errors
+    def create(self, name: str, metadata: Metadata, project: str) -> bool:
+        """Create the queue unless it exists; True if created."""
+        return ensure_queue(self._collections().queues, name, project, metadata)
+
+    @translate_errors
+    def exists(self, name: str, project: str) -> bool:
+        """Tell whether the queue exists."""
+        found = self._collections().queues.find_one(
+            {'p': project, 'n': name}, {'_id': 1}
+        )
+        return found is not None
+
+    @translate_errors
+    def get_metadata(self, name: str, project: str) -> Metadata:
+        """Return the stored metadata; QueueDoesNotExist if missing."""
+        found = self._collections().queues.find_one({'p': project, 'n': name})
+        if found is None:
+            raise errors.QueueDoesNotExist(name, project)
+        return _load(found['m'])
+
+    @translate_errors
+    def set_metadata(
+        self,
+        name: str,
+        metadata: Metadata,
+        project: str,
+        expected: Metadata | None = None,
+    ) -> None:
+        """Replace the stored metadata, if still ``expected`` when given."""
+        queues = self._collections().queues
+        where = {'p': project, 'n': name}
+        text = dump_json(metadata)
+        if expected is None:
+            if queues.update_one(where, {'$set': {'m': text}}).matched_count == 0:
+                raise errors.QueueDoesNotExist(name, project)
+            return
+        found = queues.find_one(where)
+        if found is None:
+            raise errors.QueueDoesNotExist(name, project)
+        if _load(found['m']) != expected:
+            raise errors.MetadataConflict(name, project)
+        # Compare-and-set on the exact text read: a concurrent replacement
+        # makes this match nothing.
+        swapped = queues.update_one(
+            {'_id': found['_id'], 'm': found['m']}, {'$set': {'m': text}}
+        )
+        if swapped.matched_count == 0:
+            if queues.find_one(where, {'_id': 1}) is None:
+                raise errors.QueueDoesNotExist(name, project)
+            raise errors.MetadataConflict(name, project)
+
+    @translate_errors
+    def delete(self, name: str, project: str) -> None:
+        """Delete the queue, its messages and claims; keep its counter.
+
+        The queue document goes first, then the messages as of a fence of
+        the counter (see :meth:`.Counters.clear`: every post in flight is
+        removed whole or kept whole), then the claims. A post kept whole
+        commits after the fence, hence after the queue document was
+        deleted, and it re-creates the queue after its commit
+        (:func:`restore_queue`): no committed message is left behind in a
+        queue that does not exist. (A post that committed before the fence
+        loses its messages to this delete, and may still re-create the
+        queue afterwards, empty and with default metadata: harmless, as a
+        missing queue reads like an empty one, but visible to listings.)
+        """
+        collections = self._collections()
+        collections.queues.delete_one({'p': project, 'n': name})
+        self._driver.counters.clear(project, name)
+        collections.claims.delete_many({'p': project, 'q': name})
+
+    @translate_errors
+    def list(
+        self,
+        project: str,
+        marker: str | None = None,
+        limit: int = 10,
+        detailed: bool = False,
+        name_contains: str | None = None,
+        metadata_filter: Metadata | None = None,
+    ) -> list[QueueInfo]:
+        """List queues by name after ``marker``, filtered."""
+        queues = self._collections().queues
+        found: list[QueueInfo] = []
+        after = marker or ''
+        batch = _FILTER_BATCH if metadata_filter else limit
+        while len(found) < limit:
+            documents = _names_after(queues, project, after, name_contains, batch)
+            for document in documents:
+                metadata = _load(document['m'])
+                if metadata_matches(metadata, metadata_filter) and len(found) < limit:
+                    info = QueueInfo(document['n'], metadata if detailed else None)
+                    found.append(info)
+            if len(documents) < batch:
+                break
+            after = documents[-1]['n']
+        return found
+
+    @translate_errors
+    def count(self, project: str) -> int:
+        """Return how many queues the project has."""
+        return self._collections().queues.count_documents({'p': project})
+
+    @translate_errors
+    def stats(self, name: str, project: str) -> QueueStats:
+        """Count committed live messages as claimed or free; find the ends."""
+        snapshot = self._driver.counters.read(project, name)
+        if snapshot is None:
+            return QueueStats()
+        now = self._now()
+        now_date = to_date(now)
+        # One pass in marker order over the live messages, via the marker
+        # index: counts plus the first and last.
+        pipeline: list[Document] = [
+            {'$match': {**snapshot.committed(), 'e': {'$gt': now_date}}},
+            {'$sort': {'k': ASCENDING}},
+            {
+                '$group': {
+                    '_id': None,
+                    'total': {'$sum': 1},
+                    'claimed': {'$sum': {'$cond': [{'$gt': ['$ce', now_date]}, 1, 0]}},
+                    'oldest_id': {'$first': '$_id'},
+                    'oldest_created': {'$first': '$c'},
+                    'newest_id': {'$last': '$_id'},
+                    'newest_created': {'$last': '$c'},
+                }
+            },
+        ]
+        groups = list(self._collections().messages.aggregate(pipeline))
+        # A server groups nothing into no group; mongomock into an empty one.
+        if not groups or not groups[0]['total']:
+            return QueueStats()
+        (group,) = groups
+        return QueueStats(
+            free=group['total'] - group['claimed'],
+            claimed=group['claimed'],
+            oldest=_summary(group['oldest_id'], group['oldest_created'], now),
+            newest=_summary(group['newest_id'], group['newest_created'], now),
+        )
+
+
+def ensure_queue(
+    queues: Collection[Document],
+    name: str,
+    project: str,
+    metadata: Metadata | None = None,
+) -> bool:
+    """Create the queue with ``metadata`` (default empty) unless it exists.
+
+    Returns:
+        True if this call created it.
+    """
+    try:
+        result = queues.update_one(
+            {'p': project, 'n': name},
+            {'$setOnInsert': {'m': dump_json(metadata or {})}},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        return False  # A concurrent upsert inserted it first.
+    return result.upserted_id is not None
+
+
+def queue_exists(queues: Collection[Document], name: str, project: str) -> bool:
+    """Tell whether the queue document exists."""
+    return queues.find_one({'p': project, 'n': name}, {'_id': 1}) is not None
+
+
+def restore_queue(queues: Collection[Document], name: str, project: str) -> None:
+    """Re-create the queue, empty, if a concurrent delete removed it.
+
+    Called after a post (or move) committed messages to it: a delete that
+    ran in between would otherwise leave them in a queue that does not exist
+    (see :meth:`QueueController.delete` for why checking after the commit is
+    enough). A read first, as the queue almost always exists.
+    """
+    if not queue_exists(queues, name, project):
+        ensure_queue(queues, name, project)
+
+
+def queue_metadata(queues: Collection[Document], name: str, project: str) -> Metadata:
+    """Return the queue's stored metadata; a missing queue has none."""
+    found = queues.find_one({'p': project, 'n': name}, {'m': 1})
+    return {} if found is None else _load(found['m'])
+
+
+def _names_after(
+    queues: Collection[Document],
+    project: str,
+    after: str,
+    name_contains: str | None,
+    limit: int,
+) -> list[Document]:
+    query: Document = {'p': project, 'n': {'$gt': after}}
+    if name_contains:
+        # Escaped: a literal, case-sensitive substring, as in the other drivers.
+        query['n']['$regex'] = re.escape(name_contains)
+    return list(
+        queues.find(query, {'n': 1, 'm': 1}, sort=[('n', ASCENDING)], limit=limit)
+    )
+
+
+def _summary(key: bytes, created: float, now: float) -> MessageSummary:
+    return MessageSummary(id=key.hex(), age=max(0, int(now - created)), created=created)
+
+
+def _load(text: str) -> Metadata:
+    metadata: Metadata = json.loads(text)
+    return metadata
