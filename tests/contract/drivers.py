@@ -22,10 +22,12 @@ of registered names (default: all of them).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
@@ -33,16 +35,17 @@ from zaqar.common.clock import ManualClock
 from zaqar.storage import errors
 from zaqar.storage.base import DataDriver
 
+from .. import services
+
 Factory = Callable[[Path, ManualClock], DataDriver]
 
 SELECT_ENV = 'ZAQAR_TEST_DRIVERS'
-REQUIRE_ENV = 'ZAQAR_TEST_REQUIRE_SERVICES'
 
 _FACTORIES: dict[str, Factory] = {}
 
 
-class BackendUnavailable(Exception):
-    """A factory's backend cannot be reached; the reason is the message."""
+# A factory's backend cannot be reached; the reason is the message.
+BackendUnavailable = services.ServiceUnavailable
 
 
 def register(name: str, factory: Factory) -> None:
@@ -72,29 +75,16 @@ def selected_names() -> list[str]:
     return wanted or list(_FACTORIES)
 
 
-def services_required() -> bool:
-    """Tell whether an unreachable backend must fail rather than skip."""
-    value = os.environ.get(REQUIRE_ENV, '').strip().lower()
-    return value not in ('', '0', 'false', 'no')
-
-
 def build(name: str, tmp_path: Path, clock: ManualClock) -> DataDriver:
     """Build the driver registered as ``name``, or skip/fail if unreachable."""
     try:
         driver = _FACTORIES[name](tmp_path, clock)
     except (BackendUnavailable, errors.StorageUnavailable) as ex:
-        _unavailable(name, str(ex))
+        services.unavailable(f'storage driver {name!r}', str(ex))
     if not driver.is_alive():
         driver.close()
-        _unavailable(name, 'is_alive() returned False')
+        services.unavailable(f'storage driver {name!r}', 'is_alive() returned False')
     return driver
-
-
-def _unavailable(name: str, reason: str) -> NoReturn:
-    message = f'storage driver {name!r} is unavailable: {reason}'
-    if services_required():
-        pytest.fail(f'{message} ({REQUIRE_ENV} is set)', pytrace=False)
-    pytest.skip(message)
 
 
 def _sqlite(tmp_path: Path, clock: ManualClock) -> DataDriver:
@@ -103,4 +93,100 @@ def _sqlite(tmp_path: Path, clock: ManualClock) -> DataDriver:
     return SqliteDriver(database=str(tmp_path / 'contract.db'), clock=clock)
 
 
+def _redis(tmp_path: Path, clock: ManualClock) -> DataDriver:
+    """A driver on the run's real redis-server, in a namespace of its own."""
+    import redis
+
+    from zaqar.storage.redis.driver import RedisDriver
+
+    server = services.redis_server()
+    client = redis.Redis(host=server.host, port=server.port, db=0)
+    return RedisDriver(client, clock, namespace=f'test-{uuid.uuid4().hex}')
+
+
+def _mongodb(tmp_path: Path, clock: ManualClock) -> DataDriver:
+    """A driver on the real MongoDB server named by ZAQAR_TEST_MONGODB_URL."""
+    import pymongo
+
+    from zaqar.storage.mongodb.driver import MongoDriver
+
+    url = services.mongodb_url()
+    assert url is not None
+    client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
+        url, serverSelectionTimeoutMS=5000
+    )
+    name = f'zaqar_test_{uuid.uuid4().hex}'
+    atexit.register(_drop_database, url, name)
+    return MongoDriver(client[name], clock)
+
+
+def _drop_database(url: str, name: str) -> None:
+    import pymongo
+
+    # NOTE: at exit a server that went away must not bury the test report
+    # under tracebacks; the database is throw-away anyway.
+    with contextlib.suppress(pymongo.errors.PyMongoError):
+        with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
+            client.drop_database(name)
+
+
+def _mongomock(tmp_path: Path, clock: ManualClock) -> DataDriver:
+    """A driver on mongomock, the in-process stand-in for a MongoDB server.
+
+    A server applies each single-document write atomically, whatever the
+    number of client threads. mongomock does not: it checks a unique index
+    and then inserts, or reads a document and then writes it back, so two
+    threads can both pass the check. To stand in faithfully, every call on a
+    collection here runs under one lock, and cursors are read before the
+    lock is released. That is stronger than a server (a multi-document
+    update is atomic as a whole here, one document at a time there); the
+    driver never relies on it.
+    """
+    import threading
+    from typing import Any
+
+    import mongomock
+
+    from zaqar.storage.mongodb.driver import MongoDriver
+
+    lock = threading.RLock()
+    cursors = (mongomock.collection.Cursor, mongomock.command_cursor.CommandCursor)
+
+    class SerializedCollection:
+        def __init__(self, collection: Any) -> None:
+            self._collection = collection
+
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(self._collection, name)
+            if not callable(attribute):
+                return attribute
+
+            def serialized(*args: Any, **kwargs: Any) -> Any:
+                with lock:
+                    result = attribute(*args, **kwargs)
+                    return list(result) if isinstance(result, cursors) else result
+
+            return serialized
+
+    class SerializedDatabase:
+        def __init__(self, database: Any) -> None:
+            self._database = database
+
+        def __getitem__(self, name: str) -> SerializedCollection:
+            return SerializedCollection(self._database[name])
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._database, name)
+
+    database: Any = SerializedDatabase(mongomock.MongoClient()['zaqar'])
+    return MongoDriver(database, clock)
+
+
 register('sqlite', _sqlite)
+register('redis', _redis)
+# No MongoDB server can be installed on our machines: without a real one the
+# MongoDB driver runs on mongomock, under a name that says so.
+if services.mongodb_url():
+    register('mongodb', _mongodb)
+else:
+    register('mongodb-mongomock', _mongomock)

@@ -198,6 +198,81 @@ def test_marker_paging_during_concurrent_posts_sees_every_message_once_in_order(
         assert order == sorted(order)
 
 
+def test_producers_claimers_and_an_observer_at_once(driver: DataDriver) -> None:
+    """The whole promise under load: exactly-once claims, FIFO, complete paging.
+
+    Producers post while claimers claim (and never delete) and an observer
+    pages with markers, claimed messages included.
+    """
+    producers, claimers, batches = 3, 3, 20
+    finished = threading.Barrier(producers + 1, timeout=JOIN_TIMEOUT)
+    done = threading.Event()
+
+    def producer(number: int) -> list[str]:
+        posted: list[str] = []
+        for batch in range(batches):
+            messages = [
+                NewMessage(body={'p': number, 'n': 2 * batch + i}, ttl=300)
+                for i in range(1 + batch % 2)
+            ]
+            posted += driver.messages.post(QUEUE, messages, PROJECT, f'p{number}')
+        finished.wait()
+        return posted
+
+    def announce_done() -> None:
+        finished.wait()
+        done.set()
+
+    def claimer() -> list[Message]:
+        taken: list[Message] = []
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while time.monotonic() < deadline:
+            finished_before = done.is_set()
+            claim = driver.claims.create(QUEUE, PROJECT, ttl=300, grace=60, limit=4)
+            if claim is not None:
+                taken += claim.messages
+            elif finished_before:
+                return taken
+        raise AssertionError('claimer never saw the end of the posts')
+
+    def observer() -> list[Message]:
+        seen: list[Message] = []
+        marker = None
+        deadline = time.monotonic() + JOIN_TIMEOUT
+        while time.monotonic() < deadline:
+            finished_before = done.is_set()
+            page = driver.messages.list(
+                QUEUE, PROJECT, CLIENT, marker=marker, limit=6, include_claimed=True
+            )
+            seen += page
+            if page:
+                marker = page[-1].marker
+            elif finished_before:
+                return seen
+        raise AssertionError('observer never caught up with the producers')
+
+    workers: list[Callable[[], Any]] = [
+        lambda n=n: producer(n) for n in range(producers)
+    ]
+    workers += [announce_done, observer] + [claimer] * claimers
+    results = run_together(workers)
+
+    posted = [message_id for ids in results[:producers] for message_id in ids]
+    claimed = [m.id for taken in results[producers + 2 :] for m in taken]
+    seen = results[producers + 1]
+    assert sorted(claimed) == sorted(posted), 'a message was claimed twice or never'
+    assert sorted(m.id for m in seen) == sorted(posted), (
+        'observer saw one twice or missed one'
+    )
+    for number in range(producers):
+        order = [m.body['n'] for m in seen if m.body['p'] == number]
+        assert order == sorted(order), f'producer {number} was listed out of order'
+    for taken in results[producers + 2 :]:
+        for number in range(producers):
+            order = [m.body['n'] for m in taken if m.body['p'] == number]
+            assert order == sorted(order), 'a claimer got one producer out of order'
+
+
 def test_concurrent_gc_passes_remove_each_expired_message_once(
     driver: DataDriver, clock: ManualClock
 ) -> None:

@@ -27,8 +27,6 @@ from . import post
 
 pytestmark = pytest.mark.contract
 
-START = ManualClock().now()
-
 
 def markers(messages: list[Message]) -> list[int]:
     return [message.marker for message in messages]
@@ -62,6 +60,7 @@ def test_post_gives_consecutive_markers_in_one_post_and_greater_ones_later(
 def test_message_records_its_post_time_ttl_and_age(
     driver: DataDriver, clock: ManualClock
 ) -> None:
+    start = clock.now()
     (message_id,) = post(driver, ttl=120)
     clock.advance(10)
 
@@ -73,7 +72,7 @@ def test_message_records_its_post_time_ttl_and_age(
         ttl=120,
         age=10,
         body={'n': 0},
-        created=START,
+        created=start,
         claim_id=None,
         claim_count=0,
     )

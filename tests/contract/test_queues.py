@@ -18,8 +18,6 @@ from . import post
 
 pytestmark = pytest.mark.contract
 
-START = ManualClock().now()
-
 
 def names(infos: list[QueueInfo]) -> list[str]:
     return [info.name for info in infos]
@@ -270,6 +268,7 @@ def test_stats_of_missing_queue_are_all_zeros(driver: DataDriver) -> None:
 def test_stats_count_free_and_claimed_and_name_oldest_and_newest(
     driver: DataDriver, clock: ManualClock
 ) -> None:
+    start = clock.now()
     first = post(driver, 2)
     clock.advance(10)
     second = post(driver, 3)
@@ -282,8 +281,8 @@ def test_stats_count_free_and_claimed_and_name_oldest_and_newest(
     assert stats == QueueStats(
         free=2,
         claimed=3,
-        oldest=MessageSummary(id=first[0], age=15, created=START),
-        newest=MessageSummary(id=second[-1], age=5, created=START + 10),
+        oldest=MessageSummary(id=first[0], age=15, created=start),
+        newest=MessageSummary(id=second[-1], age=5, created=start + 10),
     )
     assert stats.total == 5
 
@@ -306,6 +305,7 @@ def test_stats_of_emptied_queue_are_zeros(driver: DataDriver) -> None:
 def test_stats_oldest_and_newest_skip_deleted_messages(
     driver: DataDriver, clock: ManualClock
 ) -> None:
+    start = clock.now()
     message_ids = []
     for _ in range(4):
         message_ids += post(driver)
@@ -317,8 +317,8 @@ def test_stats_oldest_and_newest_skip_deleted_messages(
 
     assert stats == QueueStats(
         free=2,
-        oldest=MessageSummary(id=message_ids[1], age=3, created=START + 1),
-        newest=MessageSummary(id=message_ids[2], age=2, created=START + 2),
+        oldest=MessageSummary(id=message_ids[1], age=3, created=start + 1),
+        newest=MessageSummary(id=message_ids[2], age=2, created=start + 2),
     )
 
 

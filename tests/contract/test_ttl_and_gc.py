@@ -22,12 +22,11 @@ from . import post
 
 pytestmark = pytest.mark.contract
 
-START = ManualClock().now()
-
 
 def test_expired_messages_are_hidden_from_every_read_before_gc(
     driver: DataDriver, clock: ManualClock
 ) -> None:
+    start = clock.now()
     short = post(driver, 2, ttl=60)
     (long,) = post(driver, ttl=300, first=2)
     clock.advance(59)
@@ -42,8 +41,8 @@ def test_expired_messages_are_hidden_from_every_read_before_gc(
     assert ids(driver.messages.get_many(QUEUE, short + [long], PROJECT)) == [long]
     assert driver.queues.stats(QUEUE, PROJECT) == QueueStats(
         free=1,
-        oldest=MessageSummary(id=long, age=61, created=START),
-        newest=MessageSummary(id=long, age=61, created=START),
+        oldest=MessageSummary(id=long, age=61, created=start),
+        newest=MessageSummary(id=long, age=61, created=start),
     )
     created = driver.claims.create(QUEUE, PROJECT, ttl=60, grace=60, limit=10)
     assert created is not None

@@ -1,12 +1,14 @@
-"""Fixtures of the HTTP tests: the app over a fresh SQLite driver.
+"""Fixtures of the HTTP tests: the app over a fresh driver of each kind.
 
-Every test gets its own database file under ``tmp_path`` and the shared
-``clock`` fixture (a ``ManualClock``), so time-dependent behaviour is tested
-by advancing the clock, never by sleeping.
+Every test runs once per driver of the contract suite (``ZAQAR_TEST_DRIVERS``
+selects them, see ``tests/contract/drivers.py``), each time on empty storage
+of its own and the ``clock`` fixture (a ``ManualClock``), so time-dependent
+behaviour is tested by advancing the clock, never by sleeping.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +21,9 @@ from oslo_config import cfg
 from zaqar import conf as zaqar_conf
 from zaqar.common.clock import ManualClock
 from zaqar.storage.base import DataDriver
-from zaqar.storage.sqlite.driver import SqliteDriver
 from zaqar.transport.wsgi.app import create_app
 
+from ..contract import drivers
 from .helpers import PROJECT_A
 from .helpers import headers
 
@@ -35,9 +37,17 @@ def conf() -> cfg.ConfigOpts:
 
 
 @pytest.fixture
-def storage(tmp_path: Path, clock: ManualClock) -> Iterator[DataDriver]:
-    """An empty SQLite driver on the test's clock."""
-    driver = SqliteDriver(str(tmp_path / 'q.db'), clock)
+def clock() -> ManualClock:
+    """A frozen clock that starts at the real time (see tests/contract)."""
+    return ManualClock(start=float(int(time.time())))
+
+
+@pytest.fixture(params=drivers.selected_names())
+def storage(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> Iterator[DataDriver]:
+    """An empty driver of the parametrized kind on the test's clock."""
+    driver = drivers.build(request.param, tmp_path, clock)
     yield driver
     driver.close()
 

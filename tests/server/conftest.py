@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import services
+
 pytestmark = pytest.mark.server
 
 STARTUP_TIMEOUT = 30.0
@@ -27,6 +29,9 @@ WORKER_READY = re.compile(r'worker \d+ ready')
 
 # Configuration sections given as {group: {option: value}}.
 Config = dict[str, dict[str, object]]
+
+# The stores the shared ``server`` fixture (and tests taking ``store``) run on.
+STORES = ('sqlite', 'redis')
 
 
 def free_port() -> int:
@@ -167,9 +172,47 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         server.stop()
 
 
+def store_config(store: str) -> Config:
+    """The configuration that puts a server on ``store``, in storage of its own.
+
+    SQLite is the default start_server() already sets up; Redis is the run's
+    private redis-server (tests/services.py), under a namespace no other
+    server or test uses.
+    """
+    if store == 'sqlite':
+        return {}
+    assert store == 'redis', store
+    try:
+        redis = services.redis_server()
+    except services.ServiceUnavailable as ex:
+        services.unavailable('redis-server', str(ex))
+    return {
+        'drivers': {'message_store': 'redis'},
+        'drivers:message_store:redis': {
+            'uri': redis.url,
+            'namespace': f'server-{uuid.uuid4().hex}',
+        },
+    }
+
+
+@pytest.fixture(scope='module', params=STORES)
+def store_name(request: pytest.FixtureRequest) -> str:
+    """Each store the server tests run on, one at a time."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store(store_name: str) -> Config:
+    """Configuration for the store, in storage no other test uses."""
+    return store_config(store_name)
+
+
 @pytest.fixture(scope='module')
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One default server (SQLite, two workers) shared by a test module."""
-    running = start_server(tmp_path_factory.mktemp('server'))
+def server(
+    tmp_path_factory: pytest.TempPathFactory, store_name: str
+) -> Iterator[Server]:
+    """One server (two workers) per store, shared by a test module."""
+    config = store_config(store_name)
+    running = start_server(tmp_path_factory.mktemp('server'), config)
     yield running
     running.stop()
