@@ -93,11 +93,16 @@ def _external_redis() -> RedisServer | None:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme != 'redis' or not parts.hostname:
+    if parts.scheme != 'redis' or not parts.hostname or parts.password:
         raise ServiceUnavailable(
-            f'{REDIS_URL_ENV} must be redis://host:port, not {url}'
+            f'{REDIS_URL_ENV} must be redis://host:port (no password), not {url}'
         )
-    return RedisServer(parts.hostname, parts.port or 6379, None)
+    server = RedisServer(parts.hostname, parts.port or 6379, None)
+    # Asked once here, so that a wrong address fails every Redis test at
+    # once with the reason, instead of each one after its own timeout.
+    if not _wait_for_pong(server.host, server.port, None, timeout=3.0):
+        raise ServiceUnavailable(f'{REDIS_URL_ENV}={url} does not answer PING')
+    return server
 
 
 def _start_redis() -> RedisServer:
@@ -135,10 +140,15 @@ def _start_redis() -> RedisServer:
     raise ServiceUnavailable(f'redis-server did not start:\n{output}')
 
 
-def _wait_for_pong(host: str, port: int, process: subprocess.Popen[bytes]) -> bool:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+def _wait_for_pong(
+    host: str,
+    port: int,
+    process: subprocess.Popen[bytes] | None,
+    timeout: float = STARTUP_TIMEOUT,
+) -> bool:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             return False
         try:
             with socket.create_connection((host, port), timeout=1) as connection:

@@ -112,22 +112,50 @@ def _mongodb(tmp_path: Path, clock: ManualClock) -> DataDriver:
 
     url = services.mongodb_url()
     assert url is not None
+    _check_mongodb_once(url)
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
         url, serverSelectionTimeoutMS=5000
     )
     name = f'zaqar_test_{uuid.uuid4().hex}'
-    atexit.register(_drop_database, url, name)
+    if not _test_databases:
+        atexit.register(_drop_test_databases, url)
+    _test_databases.append(name)
     return MongoDriver(client[name], clock)
 
 
-def _drop_database(url: str, name: str) -> None:
+# Why the MongoDB server of ZAQAR_TEST_MONGODB_URL did not answer, if so:
+# asked once, so that a wrong address fails every test at once with the
+# reason, instead of each one after its own timeout.
+_mongodb_failure: list[str] = []
+
+
+def _check_mongodb_once(url: str) -> None:
+    import pymongo
+
+    if not _mongodb_failure:
+        try:
+            with pymongo.MongoClient(url, serverSelectionTimeoutMS=3000) as client:
+                client.admin.command('ping')
+            _mongodb_failure.append('')
+        except pymongo.errors.PyMongoError as ex:
+            _mongodb_failure.append(f'{services.MONGODB_URL_ENV}: {type(ex).__name__}')
+    if _mongodb_failure[0]:
+        raise BackendUnavailable(_mongodb_failure[0])
+
+
+# The databases _mongodb() created in this run, dropped together at exit.
+_test_databases: list[str] = []
+
+
+def _drop_test_databases(url: str) -> None:
     import pymongo
 
     # NOTE: at exit a server that went away must not bury the test report
-    # under tracebacks; the database is throw-away anyway.
+    # under tracebacks; the databases are throw-away anyway.
     with contextlib.suppress(pymongo.errors.PyMongoError):
         with pymongo.MongoClient(url, serverSelectionTimeoutMS=5000) as client:
-            client.drop_database(name)
+            for name in _test_databases:
+                client.drop_database(name)
 
 
 def _mongomock(tmp_path: Path, clock: ManualClock) -> DataDriver:

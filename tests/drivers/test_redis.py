@@ -209,7 +209,9 @@ def test_a_rediss_uri_connects_over_tls() -> None:
 
 def test_a_unix_socket_uri_works(server: services.RedisServer) -> None:
     if server.unix_socket is None:
-        services.unavailable('unix socket', 'the redis-server in use has none')
+        # NOTE: not a missing service: a server given by ZAQAR_TEST_REDIS_URL
+        # is only known by its TCP address, so there is nothing to test.
+        pytest.skip('the redis-server in use has no known unix socket')
     namespace = f'test-{uuid.uuid4().hex}'
     storage = build(f'unix://{server.unix_socket}?db=0', namespace=namespace)
     try:

@@ -147,6 +147,19 @@ def test_an_invalid_value_no_code_reads_still_fails_the_check(tmp_path: Path) ->
         zaqar_conf.check_values(conf)
 
 
+def test_a_dollar_in_a_password_fails_the_check_without_the_password(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / 'zaqar.conf'
+    path.write_text('[drivers:message_store:redis]\nuri = redis://:pa$word@h/0\n')
+    conf = zaqar_conf.new_conf(['--config-file', str(path)])
+    with pytest.raises(zaqar_conf.InvalidOption) as raised:
+        zaqar_conf.check_values(conf)
+    assert str(raised.value).startswith('[drivers:message_store:redis] uri:')
+    assert '"$$"' in str(raised.value)
+    assert 'pa' not in str(raised.value) and 'word' not in str(raised.value)
+
+
 def test_valid_configurations_pass_the_check(tmp_path: Path) -> None:
     path = tmp_path / 'zaqar.conf'
     path.write_text(

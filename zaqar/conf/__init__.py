@@ -86,6 +86,13 @@ def check_values(conf: cfg.ConfigOpts) -> None:
                 getattr(section, opt.dest)
             except (cfg.ConfigFileValueError, ValueError) as ex:
                 raise InvalidOption(f'[{group}] {opt.name}: {ex}') from None
+            except cfg.Error:
+                # NOTE: a "$" oslo.config could not substitute; its message
+                # would quote part of the value, which may be a password.
+                raise InvalidOption(
+                    f'[{group}] {opt.name}: "$" starts a substitution of '
+                    f'another option; write a literal "$" as "$$"'
+                ) from None
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

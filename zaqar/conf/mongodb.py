@@ -14,9 +14,12 @@ uri = cfg.StrOpt(
     '"mongodb://[user:password@]host[:port][,host[:port]...][/?options]" '
     'or "mongodb+srv://...". TLS, replica set and authentication options '
     'go in its query string (for example "?tls=true&replicaSet=rs0"). The '
-    'driver always sets w, journal, serverSelectionTimeoutMS, timeoutMS, '
-    'readPreference, retryWrites and appname from its own options and '
-    'needs; they override the same options given here.',
+    'driver always sets w, journal, timeoutMS, readPreference, retryWrites '
+    'and appname from its own options and needs; they override the same '
+    'options given here. A database in the path only names the '
+    'authentication database; [drivers:message_store:mongodb] database '
+    'names where data goes. Write a "$" as "$$" (oslo.config substitutes '
+    '"$name").',
 )
 
 database = cfg.StrOpt(
@@ -29,11 +32,12 @@ database = cfg.StrOpt(
 write_concern = cfg.StrOpt(
     'write_concern',
     default='majority',
-    regex=r'^(majority|[0-9]+)$',
+    regex=r'^(majority|[1-9][0-9]*)$',
     help='Acknowledgement every write waits for: "majority", or how many '
     'members must acknowledge it (1 for a standalone server). Anything '
     'below majority can lose acknowledged messages on a replica set '
-    'failover.',
+    'failover. 0 (unacknowledged) is refused: the driver must see the '
+    'duplicate-key errors that tell concurrent posts apart.',
 )
 
 journal = cfg.BoolOpt(
@@ -43,22 +47,14 @@ journal = cfg.BoolOpt(
     'them, so an acknowledged message survives a server crash.',
 )
 
-server_selection_timeout = cfg.FloatOpt(
-    'server_selection_timeout',
-    default=5.0,
-    min=0.1,
-    help='Seconds to wait for a usable MongoDB server before a request fails '
-    'with 503 (storage unavailable).',
-)
-
 operation_timeout = cfg.FloatOpt(
     'operation_timeout',
-    default=10.0,
+    default=5.0,
     min=0.1,
-    help='Seconds one MongoDB operation may take in all (server selection, '
-    'waiting for the reply, retries) before the request fails with 503; '
-    'also sent to the server, which stops the operation then. Keeps a hung '
-    'server from blocking request threads forever.',
+    help='Seconds one MongoDB operation may take in all (finding a usable '
+    'server, waiting for the reply, retries) before the request fails with '
+    '503; also sent to the server, which stops the operation then. It also '
+    'bounds how long a request waits while no server can be reached.',
 )
 
 max_attempts = cfg.IntOpt(
@@ -83,7 +79,6 @@ ALL_OPTS = [
     database,
     write_concern,
     journal,
-    server_selection_timeout,
     operation_timeout,
     max_attempts,
     max_retry_sleep,

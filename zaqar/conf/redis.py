@@ -18,7 +18,8 @@ uri = cfg.StrOpt(
     '/service_name[/db]" (sentinel port 26379 by default; the password is '
     "the master's). The upstream sentinel form "
     '"redis://host:port,host:port?master=service_name" is accepted too. '
-    'Percent-encode reserved characters in the password (# as %23). Needs '
+    'Percent-encode reserved characters in the password (# as %23) and '
+    'write a "$" as "$$" (oslo.config substitutes "$name"). Needs '
     'Redis 6.2 or later, with maxmemory-policy noeviction: a policy that '
     'evicts keys loses messages when memory is full.',
 )

@@ -509,7 +509,9 @@ class Counters:
             except DuplicateKeyError:
                 pass  # A concurrent first post created it.
             found = collections.counters.find_one(where)
-            if found is None:  # Counters are never deleted; a failover lost it?
+            # NOTE: counters are never deleted; only a write rolled back by a
+            # failover can make the one just upserted disappear.
+            if found is None:
                 raise errors.StorageUnavailable(
                     f'The counter of queue {queue} vanished'
                 )

@@ -9,6 +9,7 @@ from typing import Any
 
 import pymongo
 from oslo_config import cfg
+from pymongo import uri_parser
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
@@ -183,6 +184,27 @@ def _hosts(client: Any) -> str:
     )
 
 
+def _check_uri(uri: str) -> None:
+    """Refuse a URI with unknown or invalid options at start-up.
+
+    pymongo itself only warns about them and goes on without them, so
+    ``?tls=maybe`` would quietly connect in the clear. An SRV URI is not
+    checked here: checking it means a DNS lookup, which may fail for a
+    moment without the configuration being wrong.
+
+    Raises:
+        ConfigurationError: Names the option, never the password.
+    """
+    if uri.startswith('mongodb+srv://'):
+        return
+    try:
+        uri_parser.parse_uri(uri, warn=False)
+    except (PyMongoError, ValueError) as ex:
+        raise errors.ConfigurationError(
+            f'[{_GROUP}] uri: {_without_password(describe_exception(ex), uri)}'
+        ) from ex
+
+
 def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> MongoDriver:
     """Build the driver from ``[drivers:message_store:mongodb]``.
 
@@ -208,9 +230,6 @@ def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> MongoDriver:
     client_options: dict[str, Any] = {
         'w': _write_concern(_option(group, 'write_concern')),
         'journal': _option(group, 'journal'),
-        'serverSelectionTimeoutMS': int(
-            _option(group, 'server_selection_timeout') * 1000
-        ),
         # Client-side operation timeout: bounds each operation as a whole
         # (server selection, connection checkout, waiting for the reply,
         # retries) and is passed on as maxTimeMS, so a server that stops
@@ -226,6 +245,7 @@ def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> MongoDriver:
         'retryWrites': True,
         'appname': 'zaqar',
     }
+    _check_uri(uri)
     try:
         client: pymongo.MongoClient[Document] = pymongo.MongoClient(
             uri, **client_options
@@ -253,17 +273,9 @@ def _option(group: Any, name: str) -> Any:
 
 
 def _write_concern(value: str) -> str | int:
-    if value == 'majority':
-        return value
-    members = int(value)
-    if members < 1:
-        # NOTE: unacknowledged writes would never report a duplicate marker,
-        # and the marker protocol depends on seeing them.
-        raise errors.ConfigurationError(
-            f'[{_GROUP}] write_concern = {value!r}: must be "majority" or at '
-            f'least 1; the driver needs acknowledged writes'
-        )
-    return members
+    # NOTE: the option's pattern refuses 0: unacknowledged writes would never
+    # report a duplicate marker, and the marker protocol depends on seeing them.
+    return value if value == 'majority' else int(value)
 
 
 def _without_password(text: str, uri: str) -> str:

@@ -18,7 +18,6 @@ from zaqar.storage.redis.common import text
 SWEEP_ON_POST = 32
 
 # Outcomes of scripts.DELETE_MESSAGE.
-_DELETED = 0
 _CLAIMED = 1
 _NOT_CLAIMED = 2
 
