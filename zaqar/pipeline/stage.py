@@ -210,9 +210,12 @@ class Resource:
         """Map each hookable operation to its parameter names, in order."""
         if self.controller is None:
             return {}
+        # Every public method the controller ABC defines, abstract or not
+        # (MessageController.get has a default built on get_many).
         return {
-            name: parameter_names(getattr(self.controller, name))
-            for name in sorted(self.controller.__abstractmethods__)
+            name: parameter_names(method)
+            for name, method in sorted(vars(self.controller).items())
+            if inspect.isfunction(method) and not name.startswith('_')
         }
 
 

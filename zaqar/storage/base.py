@@ -36,6 +36,7 @@ import abc
 from collections.abc import Sequence
 
 from zaqar.common.clock import Clock
+from zaqar.storage import errors
 from zaqar.storage.models import Claim
 from zaqar.storage.models import GCReport
 from zaqar.storage.models import Message
@@ -173,13 +174,19 @@ class MessageController(abc.ABC):
             The new message ids, in the order of ``messages``.
         """
 
-    @abc.abstractmethod
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Return one live message, claimed or delayed alike.
+
+        Derived from :meth:`get_many`; a driver overrides it only if it has
+        a cheaper way.
 
         Raises:
             MessageDoesNotExist: No such live message (or a malformed id).
         """
+        found = self.get_many(queue, [message_id], project)
+        if not found:
+            raise errors.MessageDoesNotExist(message_id, queue, project)
+        return found[0]
 
     @abc.abstractmethod
     def get_many(

@@ -41,13 +41,6 @@ class MessageController(Controller, base.MessageController):
         self._run(self._scripts.post, project, queue, self._now(), *args)
         return message_ids
 
-    def get(self, queue: str, message_id: str, project: str) -> Message:
-        """Return one live message; MessageDoesNotExist otherwise."""
-        found = self.get_many(queue, [message_id], project)
-        if not found:
-            raise errors.MessageDoesNotExist(message_id, queue, project)
-        return found[0]
-
     def get_many(
         self, queue: str, message_ids: Sequence[str], project: str
     ) -> list[Message]:

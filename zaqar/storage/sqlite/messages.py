@@ -64,13 +64,6 @@ class MessageController(Controller, base.MessageController):
             )
         return message_ids
 
-    def get(self, queue: str, message_id: str, project: str) -> Message:
-        """Return one live message; MessageDoesNotExist otherwise."""
-        found = self.get_many(queue, [message_id], project)
-        if not found:
-            raise errors.MessageDoesNotExist(message_id, queue, project)
-        return found[0]
-
     def get_many(
         self, queue: str, message_ids: Sequence[str], project: str
     ) -> list[Message]:
