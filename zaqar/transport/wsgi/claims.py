@@ -4,30 +4,16 @@ from __future__ import annotations
 
 import falcon
 
-from zaqar.storage.base import DataDriver
-from zaqar.transport.validation import Validator
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
 from zaqar.transport.wsgi import representation
+from zaqar.transport.wsgi.resource import ValidatedResource
 
 DEFAULT_CLAIM_LIMIT = 10
 
 
-class ClaimCollection:
-    """``POST``: claim a batch of the oldest claimable messages.
-
-    Args:
-        storage: The storage driver.
-        validator: Validator holding the configured limits.
-        with_checksum: Add ``checksum`` to returned messages.
-    """
-
-    def __init__(
-        self, storage: DataDriver, validator: Validator, with_checksum: bool = False
-    ) -> None:
-        self._storage = storage
-        self._validator = validator
-        self._with_checksum = with_checksum
+class ClaimCollection(ValidatedResource):
+    """``POST``: claim a batch of the oldest claimable messages."""
 
     @errors.failure_description('Claim could not be created.')
     def on_post(
@@ -53,21 +39,8 @@ class ClaimCollection:
         resp.media = {'messages': document['messages']}
 
 
-class ClaimItem:
-    """Read, renew or release one claim.
-
-    Args:
-        storage: The storage driver.
-        validator: Validator holding the configured limits.
-        with_checksum: Add ``checksum`` to returned messages.
-    """
-
-    def __init__(
-        self, storage: DataDriver, validator: Validator, with_checksum: bool = False
-    ) -> None:
-        self._storage = storage
-        self._validator = validator
-        self._with_checksum = with_checksum
+class ClaimItem(ValidatedResource):
+    """Read, renew or release one claim."""
 
     @errors.failure_description('Claim could not be queried.')
     def on_get(

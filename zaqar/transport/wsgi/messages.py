@@ -9,12 +9,12 @@ import falcon
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import Message
 from zaqar.transport.validation import ValidationFailed
-from zaqar.transport.validation import Validator
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
 from zaqar.transport.wsgi import query
 from zaqar.transport.wsgi import representation
 from zaqar.transport.wsgi.queues import stored_metadata
+from zaqar.transport.wsgi.resource import ValidatedResource
 
 DEFAULT_MESSAGE_PAGE = 10
 
@@ -22,21 +22,8 @@ DEFAULT_MESSAGE_PAGE = 10
 _LISTING_FLAGS = ('echo', 'include_claimed', 'include_delayed')
 
 
-class MessageCollection:
-    """Post, list, get-many, bulk-delete and pop messages of a queue.
-
-    Args:
-        storage: The storage driver.
-        validator: Validator holding the configured limits.
-        with_checksum: Add ``checksum`` to returned messages.
-    """
-
-    def __init__(
-        self, storage: DataDriver, validator: Validator, with_checksum: bool = False
-    ) -> None:
-        self._storage = storage
-        self._validator = validator
-        self._with_checksum = with_checksum
+class MessageCollection(ValidatedResource):
+    """Post, list, get-many, bulk-delete and pop messages of a queue."""
 
     @errors.failure_description('Messages could not be enqueued.')
     def on_post(
