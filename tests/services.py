@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -90,8 +91,6 @@ def _external_redis() -> RedisServer | None:
     url = os.environ.get(REDIS_URL_ENV, '').strip()
     if not url:
         return None
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.scheme != 'redis' or not parts.hostname or parts.password:
         raise ServiceUnavailable(

@@ -10,6 +10,7 @@ the driver between two of its steps.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import struct
@@ -985,3 +986,20 @@ def test_claimable_scans_are_told_which_index_to_use_on_a_server(
     assert list(indexes['held']['key']) == ['p', 'q', 'k', 'ce']
     assert indexes['held']['partialFilterExpression'] == {'ce': {'$exists': True}}
     assert list(indexes['claimable']['key']) == ['p', 'q', 'ce', 'k']
+
+
+def test_an_unreachable_server_is_logged_with_the_reason(
+    clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+        f'mongodb://127.0.0.1:{closed_port()}',
+        serverSelectionTimeoutMS=100,
+        connect=False,
+    )
+    storage = MongoDriver(client['zaqar'], clock)
+    try:
+        with caplog.at_level(logging.ERROR, logger='zaqar.storage.mongodb'):
+            assert storage.is_alive() is False
+    finally:
+        storage.close()
+    assert 'ServerSelectionTimeoutError' in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import re
 import threading
 from typing import Any
@@ -26,9 +27,12 @@ from zaqar.storage.mongodb.common import Collections
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
+from zaqar.storage.mongodb.common import unavailable
 from zaqar.storage.mongodb.counters import Counters
 from zaqar.storage.mongodb.messages import MessageController
 from zaqar.storage.mongodb.queues import QueueController
+
+LOG = logging.getLogger(__name__)
 
 # gc() deletes at most this many documents of a kind per request, so that a
 # large backlog never makes one long-running delete.
@@ -126,7 +130,13 @@ class MongoDriver(DataDriver):
         """Tell whether the server answers a ping."""
         try:
             self._database.command('ping')
+        except PyMongoError as ex:
+            # Logged as every other backend failure, so an operator who sees
+            # "storage does not answer" in the server log also sees why.
+            unavailable(ex)
+            return False
         except Exception:  # never raises, whatever the client does
+            LOG.exception('MongoDB ping failed unexpectedly')
             return False
         return True
 
