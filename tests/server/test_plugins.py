@@ -54,6 +54,9 @@ def example_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
             '--quiet',
             '--disable-pip-version-check',
             '--no-deps',
+            # Built with the pinned setuptools of this environment, not the
+            # newest one an isolated build would fetch.
+            '--no-build-isolation',
             '--force-reinstall',
             str(source),
         ],

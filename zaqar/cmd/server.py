@@ -48,7 +48,7 @@ CLI_OPTS = [
 OPTIONAL_SETTINGS = frozenset({'control_socket_disable'})
 
 
-class ZaqarApplication(BaseApplication):  # type: ignore[misc]
+class ZaqarApplication(BaseApplication):
     """A gunicorn application whose workers each call ``create_app``."""
 
     def __init__(self, conf: cfg.ConfigOpts, options: dict[str, object]) -> None:
@@ -92,9 +92,8 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
         InvalidOption: ``--bind`` is not HOST:PORT with a valid port.
     """
     wsgi = conf[wsgi_conf.GROUP_NAME]
-    bind = check_bind(conf.bind) if conf.bind else f'{_bracket(wsgi.bind)}:{wsgi.port}'
     return {
-        'bind': [bind],
+        'bind': [bind_address(conf)],
         'workers': conf.workers or wsgi.workers,
         'worker_class': 'gthread',
         'threads': wsgi.threads,
@@ -103,6 +102,18 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
         'post_worker_init': log_worker_ready,
         'control_socket_disable': True,
     }
+
+
+def bind_address(conf: cfg.ConfigOpts) -> str:
+    """Return the HOST:PORT to listen on: ``--bind``, else the options.
+
+    Raises:
+        InvalidOption: ``--bind`` is not HOST:PORT with a valid port.
+    """
+    if conf.bind:
+        return check_bind(conf.bind)
+    wsgi = conf[wsgi_conf.GROUP_NAME]
+    return f'{_bracket(wsgi.bind)}:{wsgi.port}'
 
 
 def log_worker_ready(worker: object) -> None:
@@ -143,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     LOG.info(
         'zaqar-server %s listening on http://%s with %s worker(s); storage: %s',
         __version__,
-        options['bind'][0],  # type: ignore[index]
+        bind_address(conf),
         options['workers'],
         store,
     )

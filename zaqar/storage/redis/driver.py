@@ -257,22 +257,32 @@ def connect(location: uri.RedisLocation, socket_timeout: float) -> redis.Redis:
         'retry': Retry(NoBackoff(), 0),
     }
     if location.service is not None:
-        # redis.sentinel has no annotations.
-        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
-            list(location.hosts),
-            sentinel_kwargs={
-                'socket_timeout': socket_timeout,
-                'socket_connect_timeout': socket_timeout,
-            },
-        )
-        client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
-            location.service, **options
-        )
-        return client
+        return _sentinel_master(location, socket_timeout, options)
     if location.socket_path is not None:
         return redis.Redis(unix_socket_path=location.socket_path, **options)
     ((host, port),) = location.hosts
     return redis.Redis(host=host, port=port, ssl=location.tls, **options)
+
+
+def _sentinel_master(
+    location: uri.RedisLocation, socket_timeout: float, options: dict[str, Any]
+) -> redis.Redis:
+    """Return a client of the master the sentinels of ``location`` name.
+
+    NOTE: redis-py annotates its sentinel module in some releases and not in
+    others. Calling it through ``Any`` gives mypy the same verdict on both,
+    where a ``type: ignore`` would be an error on one of them.
+    """
+    sentinel_class: Any = redis.sentinel.Sentinel
+    sentinel = sentinel_class(
+        list(location.hosts),
+        sentinel_kwargs={
+            'socket_timeout': socket_timeout,
+            'socket_connect_timeout': socket_timeout,
+        },
+    )
+    client: redis.Redis = sentinel.master_for(location.service, **options)
+    return client
 
 
 def _version(version: str) -> tuple[int, int] | None:
