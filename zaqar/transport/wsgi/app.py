@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 import falcon
@@ -22,11 +24,28 @@ from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import hooks
 from zaqar.transport.wsgi import routes
 from zaqar.transport.wsgi import share
+from zaqar.transport.wsgi import unread_body
+
+
+class App(falcon.App[falcon.Request, falcon.Response]):
+    """The Falcon application, leaving every connection usable after it.
+
+    See :mod:`zaqar.transport.wsgi.unread_body`: whatever the answer, the
+    body the responder did not read is discarded, or the connection closed.
+    """
+
+    def __call__(
+        self, env: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        body = unread_body.UnreadBody(env)
+        result: Iterable[bytes] = super().__call__(env, start_response)
+        body.finish(start_response)
+        return result
 
 
 def create_app(
     conf: cfg.ConfigOpts | None = None, storage: DataDriver | None = None
-) -> falcon.App[falcon.Request, falcon.Response]:
+) -> App:
     """Build the v2 HTTP application.
 
     Args:
@@ -53,7 +72,7 @@ def create_app(
     )
     middleware: list[Any] = [hooks.RequestId(), hooks.RequestChecks(validator, checks)]
 
-    app = falcon.App(middleware=middleware)
+    app = App(middleware=middleware)
     # NOTE: Zaqar ignores blank query values (?echo= means no echo at all)
     # and splits comma lists itself (only for list parameters).
     app.req_options.keep_blank_qs_values = False
