@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'doc' / 'examples' / 'zaqar-example-plugins'
 
 AUDIT = 'example_audit'
+ACTIVITY = 'example_activity'
 GUARD = 'example_reserved_names'
 GUARD_GROUP = f'stage:{GUARD}'
 RESERVED = 'billing'
@@ -167,6 +168,37 @@ def test_the_guard_reads_its_own_option_group(
     assert queue_exists(server, 'ledger')
 
 
+@pytest.mark.usefixtures('example_package')
+def test_one_stage_serves_the_queue_and_message_pipelines(
+    server_factory: Callable[..., Server],
+) -> None:
+    server = server_factory(
+        {'storage': {'queue_pipeline': ACTIVITY, 'message_pipeline': ACTIVITY}}
+    )
+
+    assert request(server, 'PUT', 'orders') == 201
+    posted = requests.post(
+        f'{server.url}/v2/queues/orders/messages',
+        json={'messages': [{'body': 1}, {'body': 2}]},
+        headers=server.headers(),
+        timeout=10,
+    )
+    assert posted.status_code == 201, posted.text
+    assert request(server, 'DELETE', 'orders') == 204
+
+    last = "example_activity: queue 'orders' deleted in 'project-a'"
+    log = wait_for_log(server, last)
+    lines = [
+        "example_activity: queue 'orders' created in 'project-a'",
+        "example_activity: 2 message(s) posted to 'orders' in 'project-a'",
+        last,
+    ]
+    positions = [log.find(line) for line in lines]
+    assert -1 not in positions, log
+    assert positions == sorted(positions)
+    assert f'stages: queue=[{ACTIVITY}], message=[{ACTIVITY}]' in log
+
+
 # Misconfiguration stops zaqar-server -------------------------------------
 
 
@@ -200,7 +232,7 @@ def test_an_unknown_stage_stops_startup(tmp_path: Path) -> None:
     assert_refused(
         result,
         "[storage] queue_pipeline: stage 'example_audti' is not installed",
-        f'installed stages: {AUDIT}, {GUARD}',
+        f'installed stages: {ACTIVITY}, {AUDIT}, {GUARD}',
     )
 
 
@@ -242,7 +274,7 @@ def test_a_stage_with_a_misspelt_method_stops_startup(tmp_path: Path) -> None:
     assert_refused(
         result,
         "[storage] queue_pipeline: stage 'typo_guard' defines method 'delet', "
-        'which matches no queue operation',
+        'which matches no queue operation nor that of any other resource',
         "did you mean 'delete'?",
     )
 
@@ -251,11 +283,16 @@ def test_a_stage_with_a_misspelt_method_stops_startup(tmp_path: Path) -> None:
 def test_a_stage_in_a_pipeline_it_cannot_hook_stops_startup(tmp_path: Path) -> None:
     result = run_server(tmp_path, {'storage': {'message_pipeline': AUDIT}})
 
+    # Both its methods are queue hooks, ``delete(name, project)`` included:
+    # it cannot take the arguments of a message deletion.
     assert_refused(
         result,
-        f"[storage] message_pipeline: stage '{AUDIT}' defines method 'create', "
-        'which matches no message operation',
+        f"[storage] message_pipeline: stage '{AUDIT}' hooks no message operation",
     )
+    assert (
+        f"[storage] message_pipeline: stage '{AUDIT}': method delete takes the "
+        'arguments of the queue operation, so it is not called for message ones'
+    ) in result.stderr
 
 
 @pytest.mark.usefixtures('example_package')

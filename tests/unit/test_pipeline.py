@@ -469,12 +469,116 @@ def test_a_misspelt_method_is_named_with_a_suggestion() -> None:
     assert "did you mean 'delete'?" in message
 
 
-def test_a_stage_in_the_wrong_pipeline_is_refused() -> None:
-    message = load_error({'typo': Typo}, message=['typo'])
+def test_a_stage_in_a_pipeline_it_cannot_hook_is_refused() -> None:
+    class QueuesOnly:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def exists(self, name: str, project: str) -> None:
+            pass
+
+        def count(self, project: str) -> None:
+            pass
+
+    message = load_error({'queues_only': QueuesOnly}, message=['queues_only'])
+
+    assert message == (
+        "[storage] message_pipeline: stage 'queues_only' hooks no message "
+        'operation: it defines none of delete, delete_many, get, get_many, list, '
+        'pop, post, purge'
+    )
+
+
+class Audit:
+    """A stage written for several resources, as upstream's are."""
+
+    calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        pass
+
+    def exists(self, name: str, project: str) -> None:
+        self.calls.append(('queue.exists', {'name': name, 'project': project}))
+
+    def post(self, queue: str, **rest: Any) -> None:
+        self.calls.append(('message.post', {'queue': queue}))
+
+    def update(self, queue: str, claim_id: str, **rest: Any) -> None:
+        self.calls.append(('claim.update', {'claim_id': claim_id}))
+
+
+def test_a_stage_serves_every_pipeline_listing_it_with_its_own_hooks() -> None:
+    Audit.calls = []
+    driver = FakeDriver()
+    stack = build(
+        driver, {'audit': Audit}, queue=['audit'], message=['audit'], claim=['audit']
+    )
+
+    stack.queues.exists('q', 'p')
+    stack.messages.post('q', [], 'p', 'c')
+    stack.claims.update('q', 'cid', 'p', 60, 60)
+
+    assert Audit.calls == [
+        ('queue.exists', {'name': 'q', 'project': 'p'}),
+        ('message.post', {'queue': 'q'}),
+        ('claim.update', {'claim_id': 'cid'}),
+    ]
+    driver.queues.exists.assert_called_once()
+    driver.messages.post.assert_called_once()
+    driver.claims.update.assert_called_once()
+
+
+def test_a_shared_name_is_hooked_where_its_arguments_fit() -> None:
+    class QueueAndMessages:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete(self, name: str, project: str) -> None:
+            pass
+
+        def post(self, queue: str, messages: Any, project: str, client_id: str) -> None:
+            pass
+
+    stage = QueueAndMessages(new_conf())
+
+    assert sorted(loader.hooks_of(stage, stage_api.QUEUE)) == ['delete']
+    assert sorted(loader.hooks_of(stage, stage_api.MESSAGE)) == ['post']
+
+
+def test_a_shared_name_that_fits_no_resource_is_refused() -> None:
+    class Wrong:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete(self, nothing_fits: str) -> None:
+            pass
+
+    message = load_error({'wrong': Wrong}, message=['wrong'])
 
     assert message.startswith(
-        "[storage] message_pipeline: stage 'typo' defines method 'create', which "
-        'matches no message operation'
+        "[storage] message_pipeline: stage 'wrong' method delete(nothing_fits) "
+        'cannot take the arguments of MessageController.delete(queue, message_id, '
+        'project, claim_id)'
+    )
+
+
+def test_methods_of_another_resource_are_never_hooked() -> None:
+    hooks = loader.hooks_of(Audit(new_conf()), stage_api.QUEUE)
+
+    assert sorted(hooks) == ['exists']
+
+
+def test_a_method_of_no_resource_is_refused_with_a_suggestion() -> None:
+    class Misspelt(Audit):
+        def pots(self, queue: str, **rest: Any) -> None:
+            pass
+
+    message = load_error({'audit': Misspelt}, queue=['audit'])
+
+    assert message.startswith(
+        "[storage] queue_pipeline: stage 'audit' defines method 'pots', which "
+        'matches no queue operation nor that of any other resource '
+        "(did you mean 'post'?); queue operations: count, create,"
     )
 
 

@@ -206,8 +206,18 @@ def hooks_of(
     """Return the stage's hooks by operation, after checking each one.
 
     Every public method of the stage's class (and of its bases, protocols
-    excepted) must be named after an operation of ``resource`` and accept
-    that operation's arguments by keyword. Helpers start with ``_``.
+    excepted) must be named after an operation of some resource; helpers
+    start with ``_``. One stage class may serve several pipelines (an audit
+    stage with queue and message hooks, listed in both), so in each
+    pipeline only the methods that belong to its resource are hooks:
+
+    * a method named after an operation of ``resource`` is its hook, and
+      must accept that operation's arguments by keyword;
+    * unless it cannot, but takes those of another resource's operation of
+      the same name: it belongs there (``delete(name, project)`` is a queue
+      hook, not a message one) and is not called here;
+    * a method named after another resource's operation only is not called
+      here either.
 
     Args:
         stage: The built stage.
@@ -219,22 +229,52 @@ def hooks_of(
             its arguments, or the stage hooks nothing.
     """
     operations = resource.operations()
+    elsewhere = _other_operations(resource)
     hooks: dict[str, Hook] = {}
     for method in public_methods(type(stage), where):
-        if method not in operations:
+        if method not in operations and method not in elsewhere:
             raise errors.ConfigurationError(
-                _no_such_operation(where, method, resource, operations)
+                _no_such_operation(where, method, resource, elsewhere)
             )
         hook = getattr(stage, method)
         _check_callable(where, method, hook)
-        _check_signature(where, resource, method, hook, operations[method])
-        hooks[method] = hook
+        if method in operations and _belongs_here(where, resource, method, hook):
+            hooks[method] = hook
     if not hooks:
         raise errors.ConfigurationError(
             f'{where} hooks no {resource.name} operation: it defines none of '
             f'{", ".join(operations)}'
         )
     return hooks
+
+
+def _belongs_here(
+    where: str, resource: stage_api.Resource, method: str, hook: Hook
+) -> bool:
+    """Tell whether ``hook`` takes the arguments of this resource's ``method``.
+
+    Raises:
+        ConfigurationError: It takes those of no resource's ``method``.
+    """
+    mismatch = _bind_error(hook, resource.operations()[method])
+    if mismatch is None:
+        return True
+    for other in stage_api.RESOURCES:
+        parameters = other.operations().get(method)
+        if other is not resource and parameters is not None:
+            if _bind_error(hook, parameters) is None:
+                LOG.info(
+                    '%s: method %s takes the arguments of the %s operation, so '
+                    'it is not called for %s ones',
+                    where,
+                    method,
+                    other.name,
+                    resource.name,
+                )
+                return False
+    raise errors.ConfigurationError(
+        _cannot_take(where, resource, method, hook, mismatch)
+    )
 
 
 def public_methods(klass: type, where: str = 'stage') -> list[str]:
@@ -281,42 +321,60 @@ def _check_callable(where: str, method: str, hook: object) -> None:
         )
 
 
+def _other_operations(resource: stage_api.Resource) -> dict[str, str]:
+    """Map the operations of every other resource to their resources' names."""
+    found: dict[str, list[str]] = {}
+    for other in stage_api.RESOURCES:
+        if other is not resource:
+            for operation in other.operations():
+                found.setdefault(operation, []).append(other.name)
+    return {operation: ' and '.join(names) for operation, names in found.items()}
+
+
 def _no_such_operation(
     where: str,
     method: str,
     resource: stage_api.Resource,
-    operations: dict[str, tuple[str, ...]],
+    elsewhere: dict[str, str],
 ) -> str:
-    close = difflib.get_close_matches(method, operations, n=1)
+    operations = resource.operations()
+    close = difflib.get_close_matches(method, [*operations, *elsewhere], n=1)
     hint = f' (did you mean {close[0]!r}?)' if close else ''
     return (
         f'{where} defines method {method!r}, which matches no {resource.name} '
-        f'operation{hint}; {resource.name} operations: '
-        f'{", ".join(operations)} (prefix helper methods with "_")'
+        f'operation nor that of any other resource{hint}; {resource.name} '
+        f'operations: {", ".join(operations)} (prefix helper methods with "_")'
     )
 
 
-def _check_signature(
-    where: str,
-    resource: stage_api.Resource,
-    method: str,
-    hook: Hook,
-    parameters: tuple[str, ...],
-) -> None:
+def _bind_error(hook: Hook, parameters: tuple[str, ...]) -> TypeError | None:
+    """Why ``hook`` cannot be called with ``parameters`` by keyword, if so."""
     try:
         signature = inspect.signature(hook)
     except (TypeError, ValueError):
         # Not introspectable (a C function): the first call will tell.
-        return
+        return None
     try:
         signature.bind(**dict.fromkeys(parameters))
     except TypeError as ex:
-        controller = resource.controller.__name__ if resource.controller else '?'
-        raise errors.ConfigurationError(
-            f'{where} method {method}{_bare(signature)} cannot take the arguments of '
-            f'{controller}.{method}({", ".join(parameters)}), which are passed '
-            f'by keyword: {ex}'
-        ) from None
+        return ex
+    return None
+
+
+def _cannot_take(
+    where: str,
+    resource: stage_api.Resource,
+    method: str,
+    hook: Hook,
+    mismatch: TypeError,
+) -> str:
+    controller = resource.controller.__name__ if resource.controller else '?'
+    parameters = resource.operations()[method]
+    return (
+        f'{where} method {method}{_bare(inspect.signature(hook))} cannot take the '
+        f'arguments of {controller}.{method}({", ".join(parameters)}), which are '
+        f'passed by keyword: {mismatch}'
+    )
 
 
 def _bare(signature: inspect.Signature) -> inspect.Signature:

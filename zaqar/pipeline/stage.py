@@ -231,6 +231,7 @@ CLAIM = Resource('claim', base.ClaimController, ClaimStage)
 # Accepted in the configuration so the option exists, but nothing stores
 # subscriptions yet, so no stage can be listed there.
 SUBSCRIPTION = Resource('subscription', None, None)
+RESOURCES = (QUEUE, MESSAGE, CLAIM, SUBSCRIPTION)
 
 
 def is_declaration(klass: type) -> bool:

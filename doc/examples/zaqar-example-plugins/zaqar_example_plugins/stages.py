@@ -1,22 +1,24 @@
-"""Two pipeline stages for ``[storage] queue_pipeline``.
+"""Pipeline stages: two for queues, one for queues and messages alike.
 
-Both are built once per process (each gunicorn worker has its own) by
-calling the class with the configuration, and are then shared by all the
-threads of that process. Neither keeps mutable state, so neither needs a
-lock; state that all workers must see would have to live in a shared
-backend.
+Each is built once per pipeline listing it, in each process (each gunicorn
+worker has its own), by calling the class with the configuration, and is
+then shared by all the threads of that process. None keeps mutable state,
+so none needs a lock; state that all workers must see would have to live
+in a shared backend.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from oslo_config import cfg
 
 from zaqar.pipeline.stage import QueueStage
 from zaqar.storage.errors import ConfigurationError
 from zaqar.storage.models import Metadata
+from zaqar.storage.models import NewMessage
 
 LOG = logging.getLogger(__name__)
 
@@ -95,3 +97,37 @@ class ReservedQueueGuard(QueueStage):
             project,
         )
         return True
+
+
+class ActivityLog:
+    """Log queue creations, deletions and message posts, in one stage.
+
+    One class can serve several pipelines: list it in both
+    ``queue_pipeline`` and ``message_pipeline``. In each, zaqar calls only
+    the methods named after that resource's operations: ``create`` and
+    ``delete`` for queues, ``post`` for messages. (Were it listed in
+    ``message_pipeline`` only, its ``delete`` would be refused at start-up,
+    since it cannot take the arguments of a message deletion.)
+    """
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        """Take the configuration; this stage has no options."""
+
+    def create(self, name: str, metadata: Metadata, project: str) -> None:
+        """Queue pipeline: a queue is about to be created."""
+        LOG.info('example_activity: queue %r created in %r', name, project)
+
+    def delete(self, name: str, project: str) -> None:
+        """Queue pipeline: a queue is about to be deleted."""
+        LOG.info('example_activity: queue %r deleted in %r', name, project)
+
+    def post(
+        self, queue: str, messages: Sequence[NewMessage], project: str, client_id: str
+    ) -> None:
+        """Message pipeline: messages are about to be posted."""
+        LOG.info(
+            'example_activity: %d message(s) posted to %r in %r',
+            len(messages),
+            queue,
+            project,
+        )
