@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zaqar.storage.rules import DeadLetterPolicy
+from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage.rules import metadata_matches
 
 

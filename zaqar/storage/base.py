@@ -45,11 +45,6 @@ from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
 
-# Queue metadata keys that change storage behaviour (see the claim contract).
-MAX_CLAIM_COUNT = '_max_claim_count'
-DEAD_LETTER_QUEUE = '_dead_letter_queue'
-DEAD_LETTER_QUEUE_MESSAGES_TTL = '_dead_letter_queue_messages_ttl'
-
 
 class QueueController(abc.ABC):
     """Queues and their metadata."""

@@ -30,6 +30,7 @@ from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
 from zaqar.common import ids
+from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage import base
 from zaqar.storage import errors
 from zaqar.storage.models import Claim
@@ -45,7 +46,6 @@ from zaqar.storage.mongodb.counters import Snapshot
 from zaqar.storage.mongodb.dead_letter import move_to_dead_letter_queue
 from zaqar.storage.mongodb.messages import find_in_marker_order
 from zaqar.storage.mongodb.queues import queue_metadata
-from zaqar.storage.rules import DeadLetterPolicy
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage.mongodb.common import Collections
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.counters import Counters
 from zaqar.storage.mongodb.queues import ensure_queue
 from zaqar.storage.mongodb.queues import restore_queue
-from zaqar.storage.rules import DeadLetterPolicy
 
 
 def move_to_dead_letter_queue(

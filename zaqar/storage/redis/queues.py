@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage import base
 from zaqar.storage import errors
 from zaqar.storage.models import MessageSummary
@@ -15,7 +16,6 @@ from zaqar.storage.redis.common import dump_json
 from zaqar.storage.redis.common import load_metadata
 from zaqar.storage.redis.common import text
 from zaqar.storage.redis.common import unavailable_on_redis_error
-from zaqar.storage.rules import DeadLetterPolicy
 from zaqar.storage.rules import metadata_matches
 
 # Names examined per script call when metadata filters apply in Python.

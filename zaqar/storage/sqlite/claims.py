@@ -9,12 +9,12 @@ from __future__ import annotations
 import sqlite3
 
 from zaqar.common import ids
+from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage import base
 from zaqar.storage import errors
 from zaqar.storage.models import Claim
 from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
-from zaqar.storage.rules import DeadLetterPolicy
 from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import MESSAGE_COLUMNS
 from zaqar.storage.sqlite.common import UNCLAIMED
