@@ -7,10 +7,10 @@ import threading
 import pytest
 
 from zaqar.common.clock import ManualClock
+from zaqar.common.queue_metadata import DEAD_LETTER_QUEUE
+from zaqar.common.queue_metadata import DEAD_LETTER_QUEUE_MESSAGES_TTL
+from zaqar.common.queue_metadata import MAX_CLAIM_COUNT
 from zaqar.storage import errors
-from zaqar.storage.base import DEAD_LETTER_QUEUE
-from zaqar.storage.base import DEAD_LETTER_QUEUE_MESSAGES_TTL
-from zaqar.storage.base import MAX_CLAIM_COUNT
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import Claim
 from zaqar.storage.models import QueueStats

@@ -28,10 +28,10 @@ import pytest
 from tests import services
 from zaqar import conf as zaqar_conf
 from zaqar.common.clock import ManualClock
+from zaqar.common.queue_metadata import DEAD_LETTER_QUEUE
+from zaqar.common.queue_metadata import MAX_CLAIM_COUNT
 from zaqar.storage import errors
 from zaqar.storage import loader
-from zaqar.storage.base import DEAD_LETTER_QUEUE
-from zaqar.storage.base import MAX_CLAIM_COUNT
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueStats
 from zaqar.storage.mongodb import counters as counters_module
