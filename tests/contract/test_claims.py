@@ -18,8 +18,6 @@ from . import ids
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 
 def claim(driver: DataDriver, limit: int = 10, ttl: int = 60, grace: int = 60) -> Claim:
     created = driver.claims.create(QUEUE, PROJECT, ttl=ttl, grace=grace, limit=limit)

@@ -29,8 +29,6 @@ from . import QUEUE
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 THREADS = 8
 JOIN_TIMEOUT = 60.0
 

@@ -22,8 +22,6 @@ from . import ids
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 DLQ = 'dead-letters'
 
 

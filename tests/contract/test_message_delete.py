@@ -17,8 +17,6 @@ from . import ids
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 
 def claim_next(driver: DataDriver, ttl: int = 60) -> Claim:
     claim = driver.claims.create(QUEUE, PROJECT, ttl=ttl, grace=60, limit=1)

@@ -25,8 +25,6 @@ from . import ids
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 
 def markers(messages: list[Message]) -> list[int]:
     return [message.marker for message in messages]

@@ -16,8 +16,6 @@ from . import PROJECT
 from . import QUEUE
 from . import post
 
-pytestmark = pytest.mark.contract
-
 
 def names(infos: list[QueueInfo]) -> list[str]:
     return [info.name for info in infos]

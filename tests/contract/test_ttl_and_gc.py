@@ -20,8 +20,6 @@ from . import ids
 from . import list_all
 from . import post
 
-pytestmark = pytest.mark.contract
-
 
 def test_expired_messages_are_hidden_from_every_read_before_gc(
     driver: DataDriver, clock: ManualClock

@@ -15,8 +15,6 @@ from .helpers import bodies
 from .helpers import claim
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 
 def test_claim_answers_201_with_claimed_messages(
     client: falcon.testing.TestClient,

@@ -23,8 +23,6 @@ from zaqar.transport.wsgi.app import create_app
 from .helpers import JSON_PATCH
 from .helpers import headers
 
-pytestmark = pytest.mark.functional
-
 
 class Failing:
     """A controller whose every method raises the configured error."""

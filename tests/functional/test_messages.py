@@ -21,8 +21,6 @@ from .helpers import follow_pages
 from .helpers import headers
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 MESSAGE_KEYS = {'id', 'href', 'ttl', 'age', 'body'}
 
 

@@ -13,8 +13,6 @@ from .helpers import follow_pages
 from .helpers import patch_queue
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 DEFAULTS = {
     '_max_messages_post_size': 262144,
     '_default_message_ttl': 3600,

@@ -14,8 +14,6 @@ from zaqar.transport.wsgi.app import create_app
 from .helpers import PROJECT_A
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 ROUTES = [
     ('GET', '/v2/'),
     ('GET', '/v2/ping'),

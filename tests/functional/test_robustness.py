@@ -11,8 +11,6 @@ import pytest
 from .helpers import JSON_PATCH
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 PATHS = [
     '/v2/queues',
     '/v2/queues/q',

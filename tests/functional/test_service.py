@@ -14,8 +14,6 @@ from .helpers import PROJECT_A
 from .helpers import headers
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 
 def test_root_lists_versions_without_any_header(app: falcon.App) -> None:
     """Fact sheet §1.1: GET / is public and answers 300."""

@@ -14,8 +14,6 @@ from .helpers import PROJECT_B
 from .helpers import claim
 from .helpers import post_messages
 
-pytestmark = pytest.mark.functional
-
 
 def iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)

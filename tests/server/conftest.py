@@ -19,8 +19,6 @@ import requests
 
 from tests import services
 
-pytestmark = pytest.mark.server
-
 STARTUP_TIMEOUT = 30.0
 SHUTDOWN_TIMEOUT = 15.0
 START_ATTEMPTS = 3

@@ -5,13 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.server.conftest import server_command
 from tests.server.conftest import write_config
-
-pytestmark = pytest.mark.server
 
 
 def run_server(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import pytest
 import requests
 
 from tests.server.conftest import Config
 from tests.server.conftest import Server
-
-pytestmark = pytest.mark.server
 
 MESSAGES = 120
 CLAIMERS = 8

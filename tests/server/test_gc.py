@@ -18,8 +18,6 @@ from zaqar.storage.base import DataDriver
 from zaqar.storage.loader import load_driver
 from zaqar.storage.models import NewMessage
 
-pytestmark = pytest.mark.server
-
 DEADLINE = 30.0
 
 

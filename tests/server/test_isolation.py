@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 import requests
 
 from tests.server.conftest import Server
-
-pytestmark = pytest.mark.server
 
 
 def test_one_project_cannot_read_claim_or_delete_anothers_messages(

@@ -22,8 +22,6 @@ import pytest
 
 from tests.server.conftest import Server
 
-pytestmark = pytest.mark.server
-
 KIB = 1024
 # Over gunicorn's own 64 KiB discard, under the server's 1 MiB drain limit.
 BIG = 300 * KIB

@@ -24,8 +24,6 @@ from tests.server.conftest import Server
 from tests.server.conftest import server_command
 from tests.server.conftest import write_config
 
-pytestmark = pytest.mark.server
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'doc' / 'examples' / 'zaqar-example-plugins'
 

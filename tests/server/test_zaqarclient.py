@@ -10,8 +10,6 @@ from zaqarclient.transport import errors as client_errors
 
 from tests.server.conftest import Server
 
-pytestmark = pytest.mark.server
-
 
 def make_client(server: Server, project: str) -> zaqar_client.Client:
     return zaqar_client.Client(

@@ -8,9 +8,9 @@ import falcon
 import falcon.testing
 import pytest
 
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
 from zaqar.storage import errors as storage_errors
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import ValidationFailed
 from zaqar.transport.wsgi import errors
 
 
@@ -220,7 +220,4 @@ def test_helpers_build_the_documented_errors() -> None:
     assert forbidden.status == falcon.HTTP_403
     assert forbidden.title == 'Not authorized'
     assert forbidden.description == 'You are not authorized to complete this action.'
-    assert errors.conflict('x').title == 'Resource conflict'
     assert errors.not_found('x').title == 'Not found'
-    assert errors.bad_request_api('x').title == 'Invalid API request'
-    assert errors.bad_request_body('x').title == 'Invalid request body'

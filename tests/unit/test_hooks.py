@@ -6,8 +6,8 @@ import falcon
 import falcon.testing
 import pytest
 
-from zaqar.transport.validation import Limits
-from zaqar.transport.validation import Validator
+from zaqar.common.limits import Limits
+from zaqar.operations.validation import Validator
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import hooks
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from zaqar.transport import json_patch
-from zaqar.transport.json_patch import PatchOperation
+from zaqar.operations import json_patch
+from zaqar.operations.json_patch import PatchOperation
 
 RESERVED = {'_default_message_ttl': 3600}
 

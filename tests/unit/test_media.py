@@ -1,4 +1,4 @@
-"""Unit tests of request-body reading and JSON parsing (fact sheet §1.7)."""
+"""Unit tests of request-body reading and JSON parsing."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import falcon
 import falcon.testing
 import pytest
 
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import ValidationFailed
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.queues import BodyLimit
+from zaqar.transport import json_body
 from zaqar.transport.wsgi import media
 
-TOO_LARGE = ValidationFailed('too large')
+
+def limit(size: int) -> BodyLimit:
+    return BodyLimit(size, 'too large')
 
 
 class CountingStream(io.BytesIO):
@@ -56,11 +60,11 @@ def make_request(
     ],
 )
 def test_parse_json_accepts_objects_and_arrays(data: bytes, expected: object) -> None:
-    assert media.parse_json(data) == expected
+    assert json_body.parse_json(data) == expected
 
 
 def test_parse_json_keeps_key_order() -> None:
-    assert list(media.parse_json(b'{"z": 1, "a": 2, "m": 3}')) == ['z', 'a', 'm']
+    assert list(json_body.parse_json(b'{"z": 1, "a": 2, "m": 3}')) == ['z', 'a', 'm']
 
 
 @pytest.mark.parametrize(
@@ -73,7 +77,7 @@ def test_parse_json_keeps_key_order() -> None:
 )
 def test_parse_json_refuses_integers_beyond_int64(data: bytes) -> None:
     with pytest.raises(InvalidBody, match='JSON contains integer that is too large.'):
-        media.parse_json(data)
+        json_body.parse_json(data)
 
 
 @pytest.mark.parametrize(
@@ -96,58 +100,58 @@ def test_parse_json_refuses_integers_beyond_int64(data: bytes) -> None:
 )
 def test_parse_json_refuses_unparseable_bodies(data: bytes) -> None:
     with pytest.raises(InvalidBody, match='Request body could not be parsed.'):
-        media.parse_json(data)
+        json_body.parse_json(data)
 
 
 def test_read_body_checks_content_length_before_reading() -> None:
     req, stream = make_request(b'x' * 100, content_length='100')
-    with pytest.raises(ValidationFailed) as info:
-        media.read_body(req, 99, TOO_LARGE)
-    assert info.value is TOO_LARGE
+    with pytest.raises(ValidationFailed, match='too large'):
+        media.read_body(req, limit(99))
     assert stream.bytes_read == 0
 
 
 def test_read_body_reads_the_declared_length() -> None:
     req, _ = make_request(b'abcdef', content_length='4')
-    assert media.read_body(req, 10, TOO_LARGE) == b'abcd'
+    assert media.read_body(req, limit(10)) == b'abcd'
 
 
 def test_read_body_without_length_ignores_unterminated_input() -> None:
     req, stream = make_request(b'{"a": 1}')
-    assert media.read_body(req, 100, TOO_LARGE) == b''
+    assert media.read_body(req, limit(100)) == b''
     assert stream.bytes_read == 0
 
 
 def test_read_body_without_length_reads_terminated_input_bounded() -> None:
     req, _ = make_request(b'{"a": 1}', terminated=True)
-    assert media.read_body(req, 100, TOO_LARGE) == b'{"a": 1}'
+    assert media.read_body(req, limit(100)) == b'{"a": 1}'
 
     req, stream = make_request(b'x' * 1000, terminated=True)
     with pytest.raises(ValidationFailed):
-        media.read_body(req, 10, TOO_LARGE)
+        media.read_body(req, limit(10))
     assert stream.bytes_read == 11
 
 
 def test_read_json_returns_none_for_an_optional_empty_body() -> None:
     req, _ = make_request()
-    assert media.read_json(req, 100, TOO_LARGE) is None
+    assert media.read_json(req, limit(100)) is None
     req, _ = make_request(content_length='0')
-    assert media.read_json(req, 100, TOO_LARGE) is None
+    assert media.read_json(req, limit(100)) is None
 
 
 def test_read_json_refuses_an_empty_required_body() -> None:
     req, _ = make_request()
     with pytest.raises(InvalidBody, match='Request body can not be empty'):
-        media.read_json(req, 100, TOO_LARGE, required=True)
+        media.read_json(req, limit(100), required=True)
 
 
 def test_read_json_parses_the_body() -> None:
     req, _ = make_request(b'{"ttl": 60}', content_length='11')
-    assert media.read_json(req, 100, TOO_LARGE, required=True) == {'ttl': 60}
+    assert media.read_json(req, limit(100), required=True) == {'ttl': 60}
 
 
-def test_read_small_json_caps_bodies_at_64_kib() -> None:
-    size = media.SMALL_DOCUMENT_LIMIT + 1
+def test_read_json_caps_bodies_at_64_kib_by_default() -> None:
+    size = media.SMALL_DOCUMENT.size + 1
+    assert size == 64 * 1024 + 1
     req, _ = make_request(b' ' * size, content_length=str(size))
     with pytest.raises(ValidationFailed, match='Request body is too large'):
-        media.read_small_json(req)
+        media.read_json(req)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zaqar.common import ids
-from zaqar.transport.wsgi import query
+from zaqar.operations.queues import filter_value
 
 
 def test_ids_with_a_trailing_newline_are_not_valid() -> None:
@@ -14,9 +14,9 @@ def test_ids_with_a_trailing_newline_are_not_valid() -> None:
 
 
 def test_filter_values_read_as_integers_only_within_64_bits() -> None:
-    assert query.filter_value('7') == 7
-    assert query.filter_value('-7') == -7
-    assert query.filter_value('7\n') == '7\n'
-    assert query.filter_value('1234567890123456789') == 1234567890123456789
-    assert query.filter_value('12345678901234567890') == '12345678901234567890'
-    assert query.filter_value('true') == 'true'
+    assert filter_value('7') == 7
+    assert filter_value('-7') == -7
+    assert filter_value('7\n') == '7\n'
+    assert filter_value('1234567890123456789') == 1234567890123456789
+    assert filter_value('12345678901234567890') == '12345678901234567890'
+    assert filter_value('true') == 'true'

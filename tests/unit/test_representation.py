@@ -9,7 +9,7 @@ from zaqar.storage.models import Claim
 from zaqar.storage.models import Message
 from zaqar.storage.models import MessageSummary
 from zaqar.storage.models import QueueStats
-from zaqar.transport.wsgi import representation
+from zaqar.transport import representation
 
 
 def make_message(**changes: object) -> Message:

@@ -8,9 +8,9 @@ import hmac
 
 import pytest
 
-from zaqar.transport import signed_url
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import ValidationFailed
+from zaqar.operations import signed_url
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
 
 NOW = datetime.datetime(2030, 1, 1, 12, 0, 0, tzinfo=datetime.UTC)
 QUEUE = '/v2/queues/q'

@@ -1,21 +1,28 @@
-"""Unit tests of the request validator (fact sheet §1.4, §1.11, §4, §5, §6)."""
+"""Unit tests of the request validator and the queue metadata rules."""
 
 from __future__ import annotations
 
 import pytest
 
 from zaqar import conf as zaqar_conf
+from zaqar.common.limits import Limits
+from zaqar.common.queue_metadata import Metadata
+from zaqar.common.queue_metadata import PostSettings
+from zaqar.operations import json_patch
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.validation import Validator
 from zaqar.storage.models import NewMessage
-from zaqar.transport import json_patch
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import Limits
-from zaqar.transport.validation import ValidationFailed
-from zaqar.transport.validation import Validator
 
 
 @pytest.fixture
 def validator() -> Validator:
     return Validator(Limits())
+
+
+def settings(metadata: Metadata) -> PostSettings:
+    """What a queue with ``metadata`` decides about posts, at default limits."""
+    return PostSettings.of(metadata, Limits())
 
 
 def test_limits_are_read_from_the_transport_group() -> None:
@@ -205,28 +212,30 @@ def test_queue_metadata_can_raise_a_body_error(validator: Validator) -> None:
 def test_post_size_limit_is_the_smaller_of_queue_and_config(
     validator: Validator,
 ) -> None:
-    assert validator.post_size_limit({}) == 262144
-    assert validator.post_size_limit({'_max_messages_post_size': 100}) == 100
-    assert validator.post_size_limit({'_max_messages_post_size': 10**9}) == 262144
-    assert validator.post_size_limit({'_max_messages_post_size': 'x'}) == 262144
+    assert settings({}).size_limit == 262144
+    assert settings({'_max_messages_post_size': 100}).size_limit == 100
+    assert settings({'_max_messages_post_size': 10**9}).size_limit == 262144
+    assert settings({'_max_messages_post_size': 'x'}).size_limit == 262144
 
 
 def test_messages_take_ttl_from_message_then_queue_then_config(
     validator: Validator,
 ) -> None:
     document = {'messages': [{'body': 1}, {'body': {'a': None}, 'ttl': 90}]}
-    assert validator.messages(document, {}) == [
+    assert validator.messages(document, settings({})) == [
         NewMessage(body=1, ttl=3600, delay=0),
         NewMessage(body={'a': None}, ttl=90, delay=0),
     ]
     queue = {'_default_message_ttl': 120}
-    assert validator.messages(document, queue)[0].ttl == 120
+    assert validator.messages(document, settings(queue))[0].ttl == 120
 
 
 def test_messages_accept_a_null_body_and_drop_unknown_fields(
     validator: Validator,
 ) -> None:
-    result = validator.messages({'messages': [{'body': None, 'extra': 1}]}, {})
+    result = validator.messages(
+        {'messages': [{'body': None, 'extra': 1}]}, settings({})
+    )
     assert result == [NewMessage(body=None, ttl=3600, delay=0)]
 
 
@@ -234,13 +243,15 @@ def test_delay_is_dropped_unless_the_queue_is_a_delay_queue(
     validator: Validator,
 ) -> None:
     document = {'messages': [{'body': 1, 'delay': 'ignored'}]}
-    assert validator.messages(document, {'_default_message_delay': 0})[0].delay == 0
-    delay_queue = {'_default_message_delay': 30}
+    not_delayed = settings({'_default_message_delay': 0})
+    assert validator.messages(document, not_delayed)[0].delay == 0
+    delay_queue = settings({'_default_message_delay': 30})
     assert validator.messages({'messages': [{'body': 1}]}, delay_queue)[0].delay == 30
     explicit = {'messages': [{'body': 1, 'delay': 0}]}
     assert validator.messages(explicit, delay_queue)[0].delay == 0
+    too_long = {'messages': [{'body': 1, 'delay': 901}]}
     with pytest.raises(ValidationFailed, match='The Delay for a message may not'):
-        validator.messages({'messages': [{'body': 1, 'delay': 901}]}, delay_queue)
+        validator.messages(too_long, delay_queue)
     with pytest.raises(InvalidBody, match='"delay" field must be a int'):
         validator.messages(document, delay_queue)
 
@@ -266,7 +277,7 @@ def test_bad_message_documents_fail(
     validator: Validator, document: object, error: type[Exception], text: str
 ) -> None:
     with pytest.raises(error, match=text):
-        validator.messages(document, {})
+        validator.messages(document, settings({}))
 
 
 def test_claim_options_default_missing_and_null_values(

@@ -1,10 +1,11 @@
 """A data driver that runs the configured stages in front of another.
 
-Every controller method is written out: it runs the hooks of its operation
-in the configured order, stops at the first hook that returns a value, and
-otherwise calls the same method of the wrapped driver, which is always the
-last stage. Nothing is dispatched by name at call time except the hook
-lookup, so readers and type checkers see exactly what runs.
+Every controller method is written out as one call of :meth:`Pipeline.call`
+(or :meth:`Pipeline.call_action`) with the wrapped driver's method: it runs
+the hooks of the operation in the configured order, stops at the first hook
+that returns a value, and otherwise calls the driver's method, which is
+always the last stage. mypy checks each call's arguments against the
+driver's signature, so readers and type checkers see exactly what runs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
+from typing import ParamSpec
+from typing import TypeVar
 
 from zaqar.storage import base
 from zaqar.storage.models import Claim
@@ -28,6 +31,9 @@ from zaqar.storage.models import QueueStats
 LOG = logging.getLogger(__name__)
 
 Hook = Callable[..., Any]
+
+_P = ParamSpec('_P')
+_R = TypeVar('_R')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +82,52 @@ class Pipeline:
                 return result
         return None
 
+    def call(
+        self,
+        name: str,
+        operation: Callable[_P, _R],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _R:
+        """Run the hooks of operation ``name``, then ``operation`` unless stopped.
+
+        ``operation`` is the driver's bound method of that name; mypy checks
+        the arguments against its signature. They must be given by keyword,
+        because hooks receive them by name.
+
+        Returns:
+            The value of the hook that stopped the pipeline, else the
+            driver's result.
+        """
+        _by_keyword_only(name, args)
+        result: _R | None = self.run(name, **kwargs)
+        if result is not None:
+            return result
+        return operation(*args, **kwargs)
+
+    def call_action(
+        self,
+        name: str,
+        operation: Callable[_P, None],
+        /,
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> None:
+        """Like :meth:`call`, for operations without a result.
+
+        A hook's non-None value then only means "handled": the driver is
+        not called, and the caller still gets None.
+        """
+        _by_keyword_only(name, args)
+        if self.run(name, **kwargs) is None:
+            operation(*args, **kwargs)
+
+
+def _by_keyword_only(name: str, args: tuple[object, ...]) -> None:
+    if args:
+        raise TypeError(f'pipeline calls of {name} take keyword arguments only')
+
 
 @dataclasses.dataclass(frozen=True)
 class Pipelines:
@@ -110,33 +162,26 @@ class PipelineQueueController(base.QueueController):
     """
 
     def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
-        self._driver = driver
+        self._driver = driver.queues
         self._pipeline = pipeline
 
     def create(self, name: str, metadata: Metadata, project: str) -> bool:
         """Run the ``create`` hooks, then create the queue."""
-        result: bool | None = self._pipeline.run(
-            'create', name=name, metadata=metadata, project=project
+        return self._pipeline.call(
+            'create', self._driver.create, name=name, metadata=metadata, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.queues.create(name, metadata, project)
 
     def exists(self, name: str, project: str) -> bool:
         """Run the ``exists`` hooks, then ask the driver."""
-        result: bool | None = self._pipeline.run('exists', name=name, project=project)
-        if result is not None:
-            return result
-        return self._driver.queues.exists(name, project)
+        return self._pipeline.call(
+            'exists', self._driver.exists, name=name, project=project
+        )
 
     def get_metadata(self, name: str, project: str) -> Metadata:
         """Run the ``get_metadata`` hooks, then read the metadata."""
-        result: Metadata | None = self._pipeline.run(
-            'get_metadata', name=name, project=project
+        return self._pipeline.call(
+            'get_metadata', self._driver.get_metadata, name=name, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.queues.get_metadata(name, project)
 
     def set_metadata(
         self,
@@ -146,37 +191,30 @@ class PipelineQueueController(base.QueueController):
         expected: Metadata | None = None,
     ) -> None:
         """Run the ``set_metadata`` hooks, then replace the metadata."""
-        handled = self._pipeline.run(
+        self._pipeline.call_action(
             'set_metadata',
+            self._driver.set_metadata,
             name=name,
             metadata=metadata,
             project=project,
             expected=expected,
         )
-        if handled is None:
-            self._driver.queues.set_metadata(name, metadata, project, expected=expected)
 
     def delete(self, name: str, project: str) -> None:
         """Run the ``delete`` hooks, then delete the queue."""
-        handled = self._pipeline.run('delete', name=name, project=project)
-        if handled is None:
-            self._driver.queues.delete(name, project)
+        self._pipeline.call_action(
+            'delete', self._driver.delete, name=name, project=project
+        )
 
     def count(self, project: str) -> int:
         """Run the ``count`` hooks, then count the queues."""
-        result: int | None = self._pipeline.run('count', project=project)
-        if result is not None:
-            return result
-        return self._driver.queues.count(project)
+        return self._pipeline.call('count', self._driver.count, project=project)
 
     def stats(self, name: str, project: str) -> QueueStats:
         """Run the ``stats`` hooks, then count the queue's messages."""
-        result: QueueStats | None = self._pipeline.run(
-            'stats', name=name, project=project
+        return self._pipeline.call(
+            'stats', self._driver.stats, name=name, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.queues.stats(name, project)
 
     def list(
         self,
@@ -188,19 +226,10 @@ class PipelineQueueController(base.QueueController):
         metadata_filter: Metadata | None = None,
     ) -> list[QueueInfo]:
         """Run the ``list`` hooks, then list the queues."""
-        result: list[QueueInfo] | None = self._pipeline.run(
+        return self._pipeline.call(
             'list',
+            self._driver.list,
             project=project,
-            marker=marker,
-            limit=limit,
-            detailed=detailed,
-            name_contains=name_contains,
-            metadata_filter=metadata_filter,
-        )
-        if result is not None:
-            return result
-        return self._driver.queues.list(
-            project,
             marker=marker,
             limit=limit,
             detailed=detailed,
@@ -216,7 +245,7 @@ class PipelineMessageController(base.MessageController):
     """
 
     def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
-        self._driver = driver
+        self._driver = driver.messages
         self._pipeline = pipeline
 
     def post(
@@ -227,36 +256,32 @@ class PipelineMessageController(base.MessageController):
         client_id: str,
     ) -> list[str]:
         """Run the ``post`` hooks, then store the messages."""
-        result: list[str] | None = self._pipeline.run(
+        return self._pipeline.call(
             'post',
+            self._driver.post,
             queue=queue,
             messages=messages,
             project=project,
             client_id=client_id,
         )
-        if result is not None:
-            return result
-        return self._driver.messages.post(queue, messages, project, client_id)
 
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Run the ``get`` hooks, then read the message."""
-        result: Message | None = self._pipeline.run(
-            'get', queue=queue, message_id=message_id, project=project
+        return self._pipeline.call(
+            'get', self._driver.get, queue=queue, message_id=message_id, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.messages.get(queue, message_id, project)
 
     def get_many(
         self, queue: str, message_ids: Sequence[str], project: str
     ) -> list[Message]:
         """Run the ``get_many`` hooks, then read the messages."""
-        result: list[Message] | None = self._pipeline.run(
-            'get_many', queue=queue, message_ids=message_ids, project=project
+        return self._pipeline.call(
+            'get_many',
+            self._driver.get_many,
+            queue=queue,
+            message_ids=message_ids,
+            project=project,
         )
-        if result is not None:
-            return result
-        return self._driver.messages.get_many(queue, message_ids, project)
 
     def delete(
         self,
@@ -266,38 +291,36 @@ class PipelineMessageController(base.MessageController):
         claim_id: str | None = None,
     ) -> None:
         """Run the ``delete`` hooks, then delete the message."""
-        handled = self._pipeline.run(
+        self._pipeline.call_action(
             'delete',
+            self._driver.delete,
             queue=queue,
             message_id=message_id,
             project=project,
             claim_id=claim_id,
         )
-        if handled is None:
-            self._driver.messages.delete(queue, message_id, project, claim_id=claim_id)
 
     def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
         """Run the ``delete_many`` hooks, then delete the messages."""
-        handled = self._pipeline.run(
-            'delete_many', queue=queue, message_ids=message_ids, project=project
+        self._pipeline.call_action(
+            'delete_many',
+            self._driver.delete_many,
+            queue=queue,
+            message_ids=message_ids,
+            project=project,
         )
-        if handled is None:
-            self._driver.messages.delete_many(queue, message_ids, project)
 
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:
         """Run the ``pop`` hooks, then pop the messages."""
-        result: list[Message] | None = self._pipeline.run(
-            'pop', queue=queue, limit=limit, project=project
+        return self._pipeline.call(
+            'pop', self._driver.pop, queue=queue, limit=limit, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.messages.pop(queue, limit, project)
 
     def purge(self, queue: str, project: str) -> None:
         """Run the ``purge`` hooks, then purge the queue."""
-        handled = self._pipeline.run('purge', queue=queue, project=project)
-        if handled is None:
-            self._driver.messages.purge(queue, project)
+        self._pipeline.call_action(
+            'purge', self._driver.purge, queue=queue, project=project
+        )
 
     def list(
         self,
@@ -311,23 +334,12 @@ class PipelineMessageController(base.MessageController):
         include_delayed: bool = False,
     ) -> list[Message]:
         """Run the ``list`` hooks, then list the messages."""
-        result: list[Message] | None = self._pipeline.run(
+        return self._pipeline.call(
             'list',
+            self._driver.list,
             queue=queue,
             project=project,
             client_id=client_id,
-            marker=marker,
-            limit=limit,
-            echo=echo,
-            include_claimed=include_claimed,
-            include_delayed=include_delayed,
-        )
-        if result is not None:
-            return result
-        return self._driver.messages.list(
-            queue,
-            project,
-            client_id,
             marker=marker,
             limit=limit,
             echo=echo,
@@ -340,51 +352,52 @@ class PipelineClaimController(base.ClaimController):
     """Claim operations through the claim pipeline, then the driver."""
 
     def __init__(self, driver: base.DataDriver, pipeline: Pipeline) -> None:
-        self._driver = driver
+        self._driver = driver.claims
         self._pipeline = pipeline
 
     def create(
         self, queue: str, project: str, ttl: int, grace: int, limit: int
     ) -> Claim | None:
         """Run the ``create`` hooks, then claim messages."""
-        result: Claim | None = self._pipeline.run(
-            'create', queue=queue, project=project, ttl=ttl, grace=grace, limit=limit
+        return self._pipeline.call(
+            'create',
+            self._driver.create,
+            queue=queue,
+            project=project,
+            ttl=ttl,
+            grace=grace,
+            limit=limit,
         )
-        if result is not None:
-            return result
-        return self._driver.claims.create(queue, project, ttl, grace, limit)
 
     def get(self, queue: str, claim_id: str, project: str) -> Claim:
         """Run the ``get`` hooks, then read the claim."""
-        result: Claim | None = self._pipeline.run(
-            'get', queue=queue, claim_id=claim_id, project=project
+        return self._pipeline.call(
+            'get', self._driver.get, queue=queue, claim_id=claim_id, project=project
         )
-        if result is not None:
-            return result
-        return self._driver.claims.get(queue, claim_id, project)
 
     def update(
         self, queue: str, claim_id: str, project: str, ttl: int, grace: int
     ) -> None:
         """Run the ``update`` hooks, then renew the claim."""
-        handled = self._pipeline.run(
+        self._pipeline.call_action(
             'update',
+            self._driver.update,
             queue=queue,
             claim_id=claim_id,
             project=project,
             ttl=ttl,
             grace=grace,
         )
-        if handled is None:
-            self._driver.claims.update(queue, claim_id, project, ttl, grace)
 
     def delete(self, queue: str, claim_id: str, project: str) -> None:
         """Run the ``delete`` hooks, then release the claim."""
-        handled = self._pipeline.run(
-            'delete', queue=queue, claim_id=claim_id, project=project
+        self._pipeline.call_action(
+            'delete',
+            self._driver.delete,
+            queue=queue,
+            claim_id=claim_id,
+            project=project,
         )
-        if handled is None:
-            self._driver.claims.delete(queue, claim_id, project)
 
 
 class PipelineDriver(base.DataDriver):

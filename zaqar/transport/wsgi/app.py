@@ -17,14 +17,15 @@ from oslo_config import cfg
 
 from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
+from zaqar.common.limits import Limits
+from zaqar.operations import Operations
 from zaqar.storage.base import DataDriver
-from zaqar.transport.validation import Limits
-from zaqar.transport.validation import Validator
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import hooks
 from zaqar.transport.wsgi import routes
 from zaqar.transport.wsgi import share
 from zaqar.transport.wsgi import unread_body
+from zaqar.transport.wsgi.resource import Dependencies
 
 
 class App(falcon.App[falcon.Request, falcon.Response]):
@@ -63,14 +64,15 @@ def create_app(
     zaqar_conf.check_values(conf)
     if storage is None:
         storage = bootstrap.load_storage(conf)
-    validator = Validator(Limits.from_conf(conf))
-    secret = conf.signed_url.secret_key
-    # NOTE: the signature check comes first, as upstream (fact sheet §1.2).
-    checks: tuple[hooks.Check, ...] = (
-        share.SignatureCheck(secret, storage.clock),
-        *hooks.CHECKS,
+    ops = Operations.build(
+        storage, Limits.from_conf(conf), signing_secret=conf.signed_url.secret_key
     )
-    middleware: list[Any] = [hooks.RequestId(), hooks.RequestChecks(validator, checks)]
+    # NOTE: the signature check comes first, as upstream orders the checks.
+    checks: tuple[hooks.Check, ...] = (share.SignatureCheck(ops.sharing), *hooks.CHECKS)
+    middleware: list[Any] = [
+        hooks.RequestId(),
+        hooks.RequestChecks(ops.validator, checks),
+    ]
 
     app = App(middleware=middleware)
     # NOTE: Zaqar ignores blank query values (?echo= means no echo at all)
@@ -86,13 +88,9 @@ def create_app(
     )
     errors.register(app)
 
-    table = routes.build_routes(
-        storage,
-        validator,
-        admin_mode=conf.admin_mode,
-        with_checksum=conf.enable_checksum,
-        signing_secret=secret,
+    deps = Dependencies(
+        ops, with_checksum=conf.enable_checksum, admin_mode=conf.admin_mode
     )
-    for path, resource in table:
+    for path, resource in routes.build_routes(deps):
         app.add_route(path, resource)
     return app

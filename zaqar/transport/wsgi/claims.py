@@ -1,18 +1,16 @@
-"""Claims: ``/v2/queues/{queue_name}/claims[/{claim_id}]`` (fact sheet §6)."""
+"""Claims: ``/v2/queues/{queue_name}/claims[/{claim_id}]``."""
 
 from __future__ import annotations
 
 import falcon
 
+from zaqar.transport import representation
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
-from zaqar.transport.wsgi import representation
-from zaqar.transport.wsgi.resource import ValidatedResource
-
-DEFAULT_CLAIM_LIMIT = 10
+from zaqar.transport.wsgi.resource import Resource
 
 
-class ClaimCollection(ValidatedResource):
+class ClaimCollection(Resource):
     """``POST``: claim a batch of the oldest claimable messages."""
 
     @errors.failure_description('Claim could not be created.')
@@ -21,25 +19,19 @@ class ClaimCollection(ValidatedResource):
     ) -> None:
         """Claim messages: 201 with them, or 204 when none is claimable."""
         limit = req.get_param_as_int('limit')
-        self._validator.claim_limit(limit)
-        ttl, grace = self._validator.claim_options(media.read_small_json(req))
-        claim = self._storage.claims.create(
-            queue_name,
-            req.context.project_id,
-            ttl=ttl,
-            grace=grace,
-            limit=limit or DEFAULT_CLAIM_LIMIT,
+        claim = self._ops.claims.create(
+            queue_name, req.context.project_id, limit, media.read_json(req)
         )
         if claim is None:
             resp.status = falcon.HTTP_204
             return
-        document = representation.claim(claim, queue_name, self._with_checksum)
+        document = representation.claim(claim, queue_name, self._deps.with_checksum)
         resp.status = falcon.HTTP_201
         resp.location = document['href']
         resp.media = {'messages': document['messages']}
 
 
-class ClaimItem(ValidatedResource):
+class ClaimItem(Resource):
     """Read, renew or release one claim."""
 
     @errors.failure_description('Claim could not be queried.')
@@ -51,8 +43,8 @@ class ClaimItem(ValidatedResource):
         claim_id: str,
     ) -> None:
         """Return the claim's age, TTL and the messages it still holds."""
-        claim = self._storage.claims.get(queue_name, claim_id, req.context.project_id)
-        resp.media = representation.claim(claim, queue_name, self._with_checksum)
+        claim = self._ops.claims.get(queue_name, req.context.project_id, claim_id)
+        resp.media = representation.claim(claim, queue_name, self._deps.with_checksum)
 
     @errors.failure_description('Claim could not be updated.')
     def on_patch(
@@ -63,11 +55,8 @@ class ClaimItem(ValidatedResource):
         claim_id: str,
     ) -> None:
         """Renew the claim with a new TTL (and grace)."""
-        document = media.read_small_json(req, required=True)
-        ttl, grace = self._validator.claim_options(document, renewal=True)
-        self._storage.claims.update(
-            queue_name, claim_id, req.context.project_id, ttl=ttl, grace=grace
-        )
+        options = media.read_json(req, required=True)
+        self._ops.claims.renew(queue_name, req.context.project_id, claim_id, options)
         resp.status = falcon.HTTP_204
 
     @errors.failure_description('Claim could not be deleted.')
@@ -79,5 +68,5 @@ class ClaimItem(ValidatedResource):
         claim_id: str,
     ) -> None:
         """Release the claim; idempotent."""
-        self._storage.claims.delete(queue_name, claim_id, req.context.project_id)
+        self._ops.claims.release(queue_name, req.context.project_id, claim_id)
         resp.status = falcon.HTTP_204

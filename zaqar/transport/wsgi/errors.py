@@ -1,12 +1,15 @@
-"""HTTP errors: Zaqar's titles and the one table mapping errors to them.
+"""HTTP errors: Zaqar's titles, and one table mapping exceptions to answers.
 
-Responders never catch storage errors. Each declares, with
-:func:`failure_description`, what to tell the client when storage fails,
-and the handlers registered by :func:`register` do the rest.
+Responders never catch errors. Each declares, with
+:func:`failure_description`, what to tell the client when storage fails;
+:data:`ERROR_TABLE` says, one row per exception family, which status and
+title answer it, and one handler serves every row. The answers are those of
+the API description's error responses (``zaqar/transport/openapi/v2.yaml``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -15,43 +18,31 @@ from typing import TypeVar
 
 import falcon
 
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import NotFound
+from zaqar.operations.errors import PatchConflict
+from zaqar.operations.errors import ValidationFailed
 from zaqar.storage import errors as storage_errors
-from zaqar.transport import json_patch
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import ValidationFailed
-from zaqar.transport.wsgi.media import PARSE_FAILED
+from zaqar.transport.json_body import PARSE_FAILED
 
 LOG = logging.getLogger(__name__)
 
 _R = TypeVar('_R', bound=Callable[..., Any])
-Handler = Callable[[falcon.Request, falcon.Response, Exception, dict[str, Any]], None]
 
 UNAVAILABLE_TITLE = 'Service temporarily unavailable'
 RETRY_HINT = ' Please try again in a few seconds.'
+# Seconds a client should wait before retrying after a 503: storage outages
+# are usually short (a failover, a restart).
+RETRY_AFTER = '5'
 DEFAULT_FAILURE = 'The request could not be completed.'
 
 NOT_AUTHORIZED = 'You are not authorized to complete this action.'
 UNABLE_TO_DELETE = 'Unable to delete'
 
 
-def bad_request_api(description: str) -> falcon.HTTPBadRequest:
-    """Return a 400 for a request that breaks an API rule."""
-    return falcon.HTTPBadRequest(title='Invalid API request', description=description)
-
-
-def bad_request_body(description: str) -> falcon.HTTPBadRequest:
-    """Return a 400 for an unreadable or wrongly shaped body."""
-    return falcon.HTTPBadRequest(title='Invalid request body', description=description)
-
-
 def not_found(description: str) -> falcon.HTTPNotFound:
     """Return a 404 naming the missing resource."""
     return falcon.HTTPNotFound(title='Not found', description=description)
-
-
-def conflict(description: str) -> falcon.HTTPConflict:
-    """Return a 409 for a change that contradicts the stored state."""
-    return falcon.HTTPConflict(title='Resource conflict', description=description)
 
 
 def forbidden() -> falcon.HTTPForbidden:
@@ -93,40 +84,47 @@ def serialize_error(
     resp.data = error.to_json()
 
 
-def _answer(make: Callable[[Exception], falcon.HTTPError]) -> Handler:
-    """Return a handler answering with the error ``make`` builds from ``ex``."""
-
-    def handler(
-        req: falcon.Request,
-        resp: falcon.Response,
-        ex: Exception,
-        params: dict[str, Any],
-    ) -> None:
-        raise make(ex)
-
-    return handler
+# Builds an error's description from the request and the exception.
+Describe = Callable[[falcon.Request, Exception], str]
 
 
-def _unable_to_delete(
-    error: Callable[..., falcon.HTTPError], description: str
-) -> Callable[[Exception], falcon.HTTPError]:
-    """Build the single-message delete refusals of fact sheet §6.6."""
-    return lambda ex: error(title=UNABLE_TO_DELETE, description=description)
+def _text(ex: Exception) -> str:
+    return str(ex)
 
 
-def _raise_unavailable(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
+@dataclasses.dataclass(frozen=True)
+class ErrorRow:
+    """How one family of exceptions is answered.
+
+    Attributes:
+        exception: The family; the most specific row by the exception's MRO
+            answers (Falcon picks it).
+        status: The HTTP status line.
+        title: The error body's title.
+        describe: The error body's description.
+        headers: Extra response headers.
+        log_level: Log the failure at this level (with the request), or not
+            at all when None: the one place a failure is logged is here.
+    """
+
+    exception: type[Exception]
+    status: str
+    title: str
+    describe: Describe = lambda req, ex: _text(ex)
+    headers: tuple[tuple[str, str], ...] = ()
+    log_level: int | None = None
+
+
+def _fixed(description: str) -> Describe:
+    return lambda req, ex: description
+
+
+def _storage_failure(req: falcon.Request, ex: Exception) -> str:
     description: str = req.context.get('failure_description') or DEFAULT_FAILURE
-    LOG.warning('Storage failure on %s %s: %s', req.method, req.path, ex)
-    raise falcon.HTTPServiceUnavailable(
-        title=UNAVAILABLE_TITLE, description=description + RETRY_HINT
-    )
+    return description + RETRY_HINT
 
 
-def _raise_internal_error(
-    req: falcon.Request, resp: falcon.Response, ex: Exception, params: dict[str, Any]
-) -> None:
+def _internal_error(req: falcon.Request, ex: Exception) -> str:
     # NOTE: the client gets a reference to quote, never the traceback.
     reference = uuid.uuid4().hex
     LOG.error(
@@ -136,74 +134,112 @@ def _raise_internal_error(
         reference,
         exc_info=ex,
     )
-    raise falcon.HTTPInternalServerError(
-        title='Internal server error',
-        description=f'An unexpected error occurred (ref {reference}).',
-    )
+    return f'An unexpected error occurred (ref {reference}).'
 
 
-# Falcon picks the most specific handler by the exception's MRO, so the
-# order here does not matter. Falcon's own HTTPError and HTTPStatus keep
-# their built-in handlers, which are more specific than Exception.
-ERROR_MAP: tuple[tuple[type[Exception], Handler], ...] = (
-    (Exception, _raise_internal_error),
-    (ValidationFailed, _answer(lambda ex: bad_request_api(str(ex)))),
-    (InvalidBody, _answer(lambda ex: bad_request_body(str(ex)))),
+ERROR_TABLE: tuple[ErrorRow, ...] = (
+    ErrorRow(Exception, falcon.HTTP_500, 'Internal server error', _internal_error),
+    ErrorRow(ValidationFailed, falcon.HTTP_400, 'Invalid API request'),
+    ErrorRow(InvalidBody, falcon.HTTP_400, 'Invalid request body'),
     # NOTE: Falcon's own wording ("Invalid JSON") must not reach clients.
     *(
-        (media_error, _answer(lambda ex: bad_request_body(PARSE_FAILED)))
+        ErrorRow(
+            media_error, falcon.HTTP_400, 'Invalid request body', _fixed(PARSE_FAILED)
+        )
         for media_error in (
             falcon.MediaMalformedError,
             falcon.MediaNotFoundError,
             falcon.MediaValidationError,
         )
     ),
-    (json_patch.PatchConflict, _answer(lambda ex: conflict(str(ex)))),
-    (storage_errors.StorageError, _raise_unavailable),
-    (storage_errors.DoesNotExist, _answer(lambda ex: not_found(str(ex)))),
-    (
+    ErrorRow(NotFound, falcon.HTTP_404, 'Not found'),
+    ErrorRow(PatchConflict, falcon.HTTP_409, 'Resource conflict'),
+    ErrorRow(
+        storage_errors.StorageError,
+        falcon.HTTP_503,
+        UNAVAILABLE_TITLE,
+        _storage_failure,
+        headers=(('Retry-After', RETRY_AFTER),),
+        log_level=logging.ERROR,
+    ),
+    ErrorRow(storage_errors.DoesNotExist, falcon.HTTP_404, 'Not found'),
+    ErrorRow(
         storage_errors.Conflict,
-        _answer(lambda ex: conflict(f'{ex}; please retry the request.')),
+        falcon.HTTP_409,
+        'Resource conflict',
+        lambda req, ex: f'{ex}; please retry the request.',
     ),
-    (
-        storage_errors.OperationRefused,
-        _answer(
-            lambda ex: falcon.HTTPForbidden(title='Not authorized', description=str(ex))
-        ),
-    ),
-    (
+    ErrorRow(storage_errors.OperationRefused, falcon.HTTP_403, 'Not authorized'),
+    ErrorRow(
         storage_errors.MessageIsClaimed,
-        _answer(
-            _unable_to_delete(
-                falcon.HTTPForbidden,
-                'This message is claimed; it cannot be deleted without a valid '
-                'claim ID.',
-            )
+        falcon.HTTP_403,
+        UNABLE_TO_DELETE,
+        _fixed(
+            'This message is claimed; it cannot be deleted without a valid claim ID.'
         ),
     ),
-    (
+    ErrorRow(
         storage_errors.MessageNotClaimed,
-        _answer(
-            _unable_to_delete(
-                falcon.HTTPBadRequest,
-                'A claim was specified, but the message is not currently claimed.',
-            )
-        ),
+        falcon.HTTP_400,
+        UNABLE_TO_DELETE,
+        _fixed('A claim was specified, but the message is not currently claimed.'),
     ),
-    (
+    ErrorRow(
         storage_errors.InvalidClaimId,
-        _answer(
-            _unable_to_delete(
-                falcon.HTTPBadRequest,
-                'The specified claim does not exist or has expired.',
-            )
-        ),
+        falcon.HTTP_400,
+        UNABLE_TO_DELETE,
+        _fixed('The specified claim does not exist or has expired.'),
     ),
 )
 
 
+class _ErrorTable:
+    """The one handler: answers an exception as its table row says."""
+
+    def __init__(self, rows: tuple[ErrorRow, ...]) -> None:
+        self._rows = {row.exception: row for row in rows}
+
+    def row_for(self, ex: Exception) -> ErrorRow:
+        """The row of the most specific family ``ex`` belongs to."""
+        for family in type(ex).__mro__:
+            row = self._rows.get(family)
+            if row is not None:
+                return row
+        return self._rows[Exception]
+
+    def __call__(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        ex: Exception,
+        params: dict[str, Any],
+    ) -> None:
+        row = self.row_for(ex)
+        if row.log_level is not None:
+            LOG.log(
+                row.log_level,
+                '%s on %s %s: %s: %s',
+                row.title,
+                req.method,
+                req.path,
+                type(ex).__name__,
+                ex,
+            )
+        raise falcon.HTTPError(
+            row.status,
+            title=row.title,
+            description=row.describe(req, ex),
+            headers=dict(row.headers) or None,
+        )
+
+
 def register(app: falcon.App[falcon.Request, falcon.Response]) -> None:
-    """Install the error serializer and every handler of :data:`ERROR_MAP`."""
+    """Install the error serializer and the handler of every table row.
+
+    Falcon's own HTTPError and HTTPStatus keep their built-in handlers,
+    which are more specific than Exception.
+    """
     app.set_error_serializer(serialize_error)
-    for exception, handler in ERROR_MAP:
-        app.add_error_handler(exception, handler)
+    handler = _ErrorTable(ERROR_TABLE)
+    for row in ERROR_TABLE:
+        app.add_error_handler(row.exception, handler)

@@ -1,4 +1,4 @@
-"""Health: ``GET /v2/health``, admin only (fact sheet §3.3)."""
+"""Health: ``GET /v2/health``, admin only."""
 
 from __future__ import annotations
 
@@ -6,13 +6,11 @@ from typing import Any
 
 import falcon
 
-from zaqar.storage.base import DataDriver
+from zaqar.transport import representation
 from zaqar.transport.wsgi import errors
+from zaqar.transport.wsgi.resource import Resource
 
 ADMIN_ROLE = 'admin'
-
-# Queues read per storage call while adding up the message volume.
-_QUEUE_PAGE = 100
 
 
 def require_admin(
@@ -24,38 +22,12 @@ def require_admin(
         raise errors.forbidden()
 
 
-class Health:
-    """Report storage reachability and the caller's message volume.
-
-    ``message_volume`` adds up the stats of every queue of the caller's
-    project: the storage contract has no cross-project view.
-
-    Args:
-        storage: The storage driver.
-    """
-
-    def __init__(self, storage: DataDriver) -> None:
-        self._storage = storage
+class Health(Resource):
+    """Report storage reachability and the caller's message volume."""
 
     @falcon.before(require_admin)
     @errors.failure_description('Health status could not be read.')
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return ``storage_reachable`` and, if reachable, ``message_volume``."""
-        document: dict[str, Any] = {'storage_reachable': self._storage.is_alive()}
-        if document['storage_reachable']:
-            document['message_volume'] = self._volume(req.context.project_id)
-        resp.media = document
-
-    def _volume(self, project: str) -> dict[str, int]:
-        volume = {'free': 0, 'claimed': 0, 'total': 0}
-        marker = None
-        while True:
-            page = self._storage.queues.list(project, marker=marker, limit=_QUEUE_PAGE)
-            for info in page:
-                stats = self._storage.queues.stats(info.name, project)
-                volume['free'] += stats.free
-                volume['claimed'] += stats.claimed
-                volume['total'] += stats.total
-            if len(page) < _QUEUE_PAGE:
-                return volume
-            marker = page[-1].name
+        report = self._ops.health.report(req.context.project_id)
+        resp.media = representation.health(report)

@@ -3,7 +3,8 @@
 The checks run after routing (so unknown paths and methods are answered 404
 and 405 first) and before the responder. Each is one small function; their
 order in :data:`CHECKS` decides which error a request with several problems
-gets (fact sheet §1.2, items 2 to 7).
+gets: form bodies, then Accept, Client-ID, project, and the queue name, as
+upstream orders them (after the pre-signed URL check, see ``share.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any
 
 import falcon
 
-from zaqar.transport.validation import ValidationFailed
-from zaqar.transport.validation import Validator
+from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.validation import Validator
 
 LOG = logging.getLogger(__name__)
 

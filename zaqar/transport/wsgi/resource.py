@@ -1,23 +1,36 @@
-"""What the resources that validate requests and return messages share."""
+"""What every Falcon resource is given: one frozen set of dependencies."""
 
 from __future__ import annotations
 
-from zaqar.storage.base import DataDriver
-from zaqar.transport.validation import Validator
+import dataclasses
+
+from zaqar.operations import Operations
 
 
-class ValidatedResource:
-    """Base of the message and claim resources.
+@dataclasses.dataclass(frozen=True)
+class Dependencies:
+    """What resources need, built once per app.
 
-    Args:
-        storage: The storage driver.
-        validator: Validator holding the configured limits.
-        with_checksum: Add ``checksum`` to returned messages.
+    Attributes:
+        ops: The operations layer.
+        with_checksum: Add ``checksum`` to returned messages
+            (``[DEFAULT] enable_checksum``).
+        admin_mode: Whether admin-only routes exist (``[DEFAULT]
+            admin_mode``).
     """
 
-    def __init__(
-        self, storage: DataDriver, validator: Validator, with_checksum: bool = False
-    ) -> None:
-        self._storage = storage
-        self._validator = validator
-        self._with_checksum = with_checksum
+    ops: Operations
+    with_checksum: bool = False
+    admin_mode: bool = False
+
+
+class Resource:
+    """Base of the resources: holds the dependencies.
+
+    Responders parse the request, call one operation, and represent its
+    result; nothing else.
+    """
+
+    def __init__(self, deps: Dependencies) -> None:
+        self._deps = deps
+        self._ops = deps.ops

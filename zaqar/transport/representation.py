@@ -1,7 +1,9 @@
-"""Wire shapes: storage records turned into v2 JSON documents.
+"""Wire shapes: records and operation results turned into v2 JSON documents.
 
-Every href is a relative path beginning with ``/v2/``; python-zaqarclient
-follows hrefs by replacing that prefix with its endpoint (fact sheet §1.10).
+Shared by transports; nothing here knows Falcon. The shapes are those of the
+API description (``zaqar/transport/openapi/v2.yaml``). Every href is a
+relative path beginning with ``/v2/``: python-zaqarclient follows hrefs by
+replacing that prefix with its endpoint, so absolute URLs would break it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from zaqar.operations.health import HealthReport
+from zaqar.operations.paging import Page
+from zaqar.operations.queues import QueueListing
+from zaqar.operations.signed_url import Grant
 from zaqar.storage.models import Claim
 from zaqar.storage.models import Message
 from zaqar.storage.models import MessageSummary
+from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
 
 PREFIX = '/v2'
@@ -148,3 +155,70 @@ def _render(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ','.join(str(item) for item in value)
     return str(value)
+
+
+def links(path: str, page: Page[Any]) -> list[Document]:
+    """The ``links`` of a listing: a ``next`` link unless the page is empty."""
+    if page.next_query is None:
+        return []
+    return [next_link(path, page.next_query)]
+
+
+def queue(info: QueueInfo) -> Document:
+    """Return a queue as listed: name, href, and metadata when detailed."""
+    document: Document = {'name': info.name, 'href': queue_href(info.name)}
+    if info.metadata is not None:
+        document['metadata'] = info.metadata
+    return document
+
+
+def queue_listing(path: str, listing: QueueListing) -> Document:
+    """Return the answer to a queue listing at ``path``."""
+    document: Document = {
+        'queues': [queue(info) for info in listing.page.items],
+        'links': links(path, listing.page),
+    }
+    if listing.count is not None:
+        document['count'] = listing.count
+    return document
+
+
+def message_listing(
+    path: str, page: Page[Message], queue: str, with_checksum: bool = False
+) -> Document:
+    """Return the answer to a message listing at ``path``."""
+    return {
+        'messages': [message(item, queue, with_checksum) for item in page.items],
+        'links': links(path, page),
+    }
+
+
+def posted(queue: str, ids: list[str]) -> tuple[str, Document]:
+    """Return the location and body of the answer to a message post."""
+    base = f'{queue_href(queue)}/messages'
+    location = f'{base}?ids={",".join(ids)}'
+    return location, {'resources': [f'{base}/{message_id}' for message_id in ids]}
+
+
+def health(report: HealthReport) -> Document:
+    """Return the detailed health document."""
+    document: Document = {'storage_reachable': report.storage_reachable}
+    volume = report.message_volume
+    if volume is not None:
+        document['message_volume'] = {
+            'free': volume.free,
+            'claimed': volume.claimed,
+            'total': volume.total,
+        }
+    return document
+
+
+def signed_grant(grant: Grant, signature: str) -> Document:
+    """Return a pre-signed URL grant, as the share request answers it."""
+    return {
+        'paths': list(grant.paths),
+        'methods': list(grant.methods),
+        'project': grant.project,
+        'expires': grant.expires_text,
+        'signature': signature,
+    }

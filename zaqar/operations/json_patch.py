@@ -1,8 +1,10 @@
-"""JSON-patch documents on queue metadata (fact sheet §4.6): parse, apply.
+"""JSON-patch documents on queue metadata: parse, apply.
 
-Pure Python, like :mod:`zaqar.transport.validation`: malformed documents
-raise :class:`~zaqar.transport.validation.InvalidBody` (400), operations
-that contradict the stored metadata :class:`PatchConflict` (409).
+The accepted subset is described in the API description
+(``zaqar/transport/openapi/v2.yaml``, queue PATCH): ``add``, ``remove`` and
+``replace`` of one key under ``/metadata/``. Malformed documents raise
+:class:`~zaqar.operations.errors.InvalidBody`, operations that contradict
+the stored metadata :class:`~zaqar.operations.errors.PatchConflict`.
 """
 
 from __future__ import annotations
@@ -11,18 +13,15 @@ import dataclasses
 import re
 from typing import Any
 
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import PatchConflict
 from zaqar.storage.models import Metadata
-from zaqar.transport.validation import InvalidBody
 
 PATCH_OPERATIONS = ('add', 'remove', 'replace')
 
 # NOTE: upstream also treats whitespace between two slashes as adjacent.
 _ADJACENT_SLASHES_RE = re.compile(r'/\s*/')
 _BAD_ESCAPE_RE = re.compile(r'~([^01]|$)')
-
-
-class PatchConflict(ValueError):
-    """An operation names a key the metadata does not have (409)."""
 
 
 @dataclasses.dataclass(frozen=True)

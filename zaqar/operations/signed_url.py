@@ -15,8 +15,8 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from zaqar.transport.validation import InvalidBody
-from zaqar.transport.validation import ValidationFailed
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
 
 # NOTE: literally backslash + n, not a newline; see the module docstring.
 _SEPARATOR = '\\n'
@@ -132,7 +132,8 @@ def grant_from_body(
         now: The current time (timezone-aware).
 
     Raises:
-        ValidationFailed: The body breaks a rule of fact sheet §4.10.
+        ValidationFailed: The body breaks a rule of the share request (see
+            the API description, ``POST /v2/queues/{queue_name}/share``).
     """
     if not isinstance(document, dict):
         raise InvalidBody('Document type not supported.')

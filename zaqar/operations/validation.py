@@ -1,81 +1,34 @@
 """Request validation: limits and document rules of the v2 API.
 
-Pure Python, no HTTP framework: the WSGI layer maps the two error classes to
-400 responses (``ValidationFailed`` -> "Invalid API request", ``InvalidBody``
--> "Invalid request body"). Message texts follow upstream Zaqar because they
-reach clients as error descriptions.
+Transport-neutral: plain values in, :class:`~zaqar.operations.errors.
+ValidationFailed` or :class:`~zaqar.operations.errors.InvalidBody` out.
+Message texts follow upstream Zaqar because they reach clients as error
+descriptions. Queue metadata rules live in :mod:`zaqar.common.queue_metadata`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import re
 import uuid
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
-from typing import TypeGuard
 
-from oslo_config import cfg
-
-from zaqar.storage.models import Metadata
+from zaqar.common import names
+from zaqar.common import queue_metadata
+from zaqar.common.limits import Limits
+from zaqar.common.queue_metadata import MIN_DELAY
+from zaqar.common.queue_metadata import MIN_MESSAGE_TTL
+from zaqar.common.queue_metadata import Metadata
+from zaqar.common.queue_metadata import PostSettings
+from zaqar.common.queue_metadata import is_int
+from zaqar.operations.errors import InvalidBody
+from zaqar.operations.errors import ValidationFailed
 from zaqar.storage.models import NewMessage
 
-QUEUE_NAME_MAX_LENGTH = 64
-PROJECT_ID_MAX_LENGTH = 256
-MIN_MESSAGE_TTL = 60
 MIN_CLAIM_TTL = 60
 MIN_CLAIM_GRACE = 60
-MIN_DELAY = 0
 
 PURGEABLE_RESOURCES = ('messages', 'subscriptions')
-
-_QUEUE_NAME_RE = re.compile(r'[a-zA-Z0-9_\-.]+')
-
-
-class ValidationFailed(ValueError):
-    """A request breaks an API limit or rule (400 "Invalid API request")."""
-
-
-class InvalidBody(ValidationFailed):
-    """A request body is unreadable or has the wrong shape or types.
-
-    Answered with 400 "Invalid request body".
-    """
-
-
-@dataclasses.dataclass(frozen=True)
-class Limits:
-    """Defaults and limits of the ``[transport]`` option group."""
-
-    default_message_ttl: int = 3600
-    default_message_delay: int = 0
-    default_claim_ttl: int = 300
-    default_claim_grace: int = 60
-    max_queues_per_page: int = 20
-    max_messages_per_page: int = 20
-    max_messages_per_claim_or_pop: int = 20
-    max_queue_metadata: int = 65536
-    max_messages_post_size: int = 262144
-    max_message_ttl: int = 1209600
-    max_message_delay: int = 900
-    max_claim_ttl: int = 43200
-    max_claim_grace: int = 43200
-    client_id_uuid_safe: str = 'strict'
-    min_length_client_id: int = 10
-    max_length_client_id: int = 36
-
-    @classmethod
-    def from_conf(cls, conf: cfg.ConfigOpts) -> Limits:
-        """Read every limit from ``conf.transport``."""
-        group = conf.transport
-        values = {field.name: group[field.name] for field in dataclasses.fields(cls)}
-        return cls(**values)
-
-
-def is_int(value: object) -> TypeGuard[int]:
-    """Tell whether ``value`` is a JSON integer (booleans are not)."""
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class Validator:
@@ -92,27 +45,21 @@ class Validator:
 
     def queue_identification(self, name: str, project: str) -> None:
         """Check a queue name and the project id that scopes it."""
-        if len(name) > QUEUE_NAME_MAX_LENGTH:
+        if len(name) > names.QUEUE_NAME_MAX_LENGTH:
             raise ValidationFailed(
-                f'Queue names may not be more than {QUEUE_NAME_MAX_LENGTH} '
+                f'Queue names may not be more than {names.QUEUE_NAME_MAX_LENGTH} '
                 'characters long.'
             )
-        if not _QUEUE_NAME_RE.fullmatch(name):
+        if not names.QUEUE_NAME_RE.fullmatch(name):
             raise ValidationFailed(
                 'Queue names may only contain ASCII letters, digits, '
                 'underscores, and dashes.'
             )
-        if len(project) > PROJECT_ID_MAX_LENGTH:
+        if len(project) > names.PROJECT_ID_MAX_LENGTH:
             raise ValidationFailed(
-                f'Project ids may not be more than {PROJECT_ID_MAX_LENGTH} '
+                f'Project ids may not be more than {names.PROJECT_ID_MAX_LENGTH} '
                 'characters long.'
             )
-
-    def is_queue_name(self, name: str) -> bool:
-        """Tell whether ``name`` is a valid queue name."""
-        return len(name) <= QUEUE_NAME_MAX_LENGTH and bool(
-            _QUEUE_NAME_RE.fullmatch(name)
-        )
 
     def client_id(self, value: str) -> str:
         """Check a Client-ID header value and return its canonical form.
@@ -190,23 +137,11 @@ class Validator:
 
     def queue_defaults(self) -> Metadata:
         """Return the reserved metadata keys with their default values."""
-        return {
-            '_max_messages_post_size': self.limits.max_messages_post_size,
-            '_default_message_ttl': self.limits.default_message_ttl,
-            '_default_message_delay': self.limits.default_message_delay,
-            '_dead_letter_queue': None,
-            '_dead_letter_queue_messages_ttl': None,
-            '_max_claim_count': None,
-            '_enable_encrypt_messages': False,
-        }
+        return queue_metadata.defaults(self.limits)
 
     def with_defaults(self, metadata: Metadata) -> Metadata:
         """Return ``metadata`` with falsy or missing reserved keys defaulted."""
-        merged = dict(metadata)
-        for key, default in self.queue_defaults().items():
-            if not merged.get(key):
-                merged[key] = default
-        return merged
+        return queue_metadata.with_defaults(metadata, self.limits)
 
     def queue_metadata(
         self, metadata: Metadata, error: type[ValidationFailed] = ValidationFailed
@@ -218,75 +153,19 @@ class Validator:
             error: The exception class to raise; PATCH reports metadata
                 problems as body errors, PUT as API errors.
         """
-        limits = self.limits
-        problem = (
-            _int_in_range(
-                metadata,
-                '_max_messages_post_size',
-                1,
-                limits.max_messages_post_size,
-                f'_max_messages_post_size can not exceed '
-                f'{limits.max_messages_post_size}, and must be at least greater '
-                'than 0.',
-            )
-            or _int_in_range(
-                metadata,
-                '_default_message_ttl',
-                MIN_MESSAGE_TTL,
-                limits.max_message_ttl,
-                f'_default_message_ttl can not exceed {limits.max_message_ttl} '
-                f'seconds, and must be at least {MIN_MESSAGE_TTL} seconds long.',
-            )
-            or _int_in_range(
-                metadata,
-                '_default_message_delay',
-                MIN_DELAY,
-                limits.max_message_delay,
-                f'The TTL can not exceed {limits.max_message_delay} seconds, and '
-                f'must be at least {MIN_DELAY} seconds long.',
-            )
-            or _int_in_range(
-                metadata,
-                '_dead_letter_queue_messages_ttl',
-                MIN_MESSAGE_TTL,
-                limits.max_message_ttl,
-                f'The TTL for a message may not exceed {limits.max_message_ttl} '
-                f'seconds, and must be at least {MIN_MESSAGE_TTL} seconds long.',
-            )
-            or _int_in_range(metadata, '_max_claim_count')
-            or self._dead_letter_queue_problem(metadata)
-            or _encryption_problem(metadata)
-        )
+        problem = queue_metadata.problem(metadata, self.limits)
         if problem:
             raise error(problem)
 
-    def _dead_letter_queue_problem(self, metadata: Metadata) -> str | None:
-        value = metadata.get('_dead_letter_queue')
-        # NOTE: upstream stores any value; a name the API could never address
-        # would make dead-lettered messages unreachable, so it is refused.
-        if value in (None, '') or (
-            isinstance(value, str) and self.is_queue_name(value)
-        ):
-            return None
-        return '_dead_letter_queue must be a valid queue name.'
-
-    def post_size_limit(self, metadata: Metadata) -> int:
-        """Return the effective byte limit of a message POST to the queue."""
-        limit = self.limits.max_messages_post_size
-        queue_limit = metadata.get('_max_messages_post_size')
-        if is_int(queue_limit) and queue_limit > 0:
-            return min(queue_limit, limit)
-        return limit
-
     # Messages
 
-    def messages(self, document: object, metadata: Metadata) -> list[NewMessage]:
+    def messages(self, document: object, settings: PostSettings) -> list[NewMessage]:
         """Turn a message POST document into validated new messages.
 
         Args:
             document: The parsed request body.
-            metadata: The target queue's stored metadata, for the TTL and
-                delay defaults.
+            settings: What the target queue's metadata decides (TTL and
+                delay defaults).
         """
         if not isinstance(document, dict) or 'messages' not in document:
             raise ValidationFailed('No messages were found in the request body.')
@@ -295,15 +174,10 @@ class Validator:
             raise InvalidBody('Document type not supported.')
         if not items:
             raise ValidationFailed('No messages to enqueue.')
-        default_ttl = metadata.get('_default_message_ttl')
-        if not (is_int(default_ttl) and default_ttl):
-            default_ttl = self.limits.default_message_ttl
-        # NOTE: "delay" is honoured only on delay queues (a truthy
-        # _default_message_delay); elsewhere it is dropped, as upstream does.
-        default_delay = metadata.get('_default_message_delay')
-        if not (is_int(default_delay) and default_delay):
-            default_delay = None
-        return [self._message(item, default_ttl, default_delay) for item in items]
+        return [
+            self._message(item, settings.default_ttl, settings.default_delay)
+            for item in items
+        ]
 
     def _message(
         self, item: object, default_ttl: int, default_delay: int | None
@@ -392,39 +266,3 @@ def _typed_field(
     if not is_int(value):
         raise InvalidBody(f'The value of the "{name}" field must be a int.')
     return int(value)
-
-
-def _int_in_range(
-    metadata: Metadata,
-    key: str,
-    low: int | None = None,
-    high: int | None = None,
-    message: str = '',
-) -> str | None:
-    """Describe what is wrong with an integer metadata key, if anything.
-
-    Unlike upstream, falsy values of the wrong type (``""``, ``false``) are
-    refused too instead of slipping past the type check.
-    """
-    value = metadata.get(key)
-    if value is None:
-        return None
-    if not is_int(value):
-        return f'{key} must be integer.'
-    if low is not None and high is not None and not low <= value <= high:
-        return message
-    return None
-
-
-def _encryption_problem(metadata: Metadata) -> str | None:
-    value = metadata.get('_enable_encrypt_messages')
-    if value is not None and not isinstance(value, bool):
-        return '_enable_encrypt_messages must be boolean.'
-    if value:
-        # NOTE: refuse rather than store the flag: a queue that claims to
-        # encrypt at rest while it does not would mislead its owner.
-        return (
-            'Message encryption is not supported by this server; '
-            '_enable_encrypt_messages must be false.'
-        )
-    return None

@@ -1,0 +1,182 @@
+"""Message operations: post, list, get, delete and pop."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from zaqar.common.queue_metadata import PostSettings
+from zaqar.common.queue_metadata import delay_queue_default
+from zaqar.operations.errors import NotFound
+from zaqar.operations.paging import Page
+from zaqar.operations.paging import next_query
+from zaqar.operations.queues import BodyLimit
+from zaqar.operations.queues import stored_metadata
+from zaqar.operations.validation import Validator
+from zaqar.storage.base import DataDriver
+from zaqar.storage.models import Message
+
+DEFAULT_MESSAGE_PAGE = 10
+
+_MARKER_RE = re.compile(r'[0-9]{1,19}')
+_INT64_MAX = 2**63 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class PostTarget:
+    """A queue about to receive messages, with what its metadata decides.
+
+    Made by :meth:`MessageOperations.target`, so that a transport learns the
+    body size limit before it reads the body, and the metadata is read once
+    per post.
+    """
+
+    queue: str
+    project: str
+    settings: PostSettings
+
+    @property
+    def body_limit(self) -> BodyLimit:
+        """The largest POST body this queue accepts."""
+        size = self.settings.size_limit
+        return BodyLimit(size, f'Message collection size is too large. Max size {size}')
+
+
+class MessageOperations:
+    """Every operation on the messages of a queue.
+
+    Args:
+        storage: The storage stack (pipeline and driver).
+        validator: Checks requests against the configured limits.
+    """
+
+    def __init__(self, storage: DataDriver, validator: Validator) -> None:
+        self._queues = storage.queues
+        self._messages = storage.messages
+        self._validator = validator
+
+    def target(self, queue: str, project: str) -> PostTarget:
+        """Read what the queue's metadata decides about posting to it."""
+        metadata = stored_metadata(self._queues, queue, project)
+        settings = PostSettings.of(metadata, self._validator.limits)
+        return PostTarget(queue, project, settings)
+
+    def post(self, target: PostTarget, document: object, client_id: str) -> list[str]:
+        """Validate a POST document and store its messages, in order.
+
+        The queue is created if it does not exist.
+
+        Returns:
+            The new message ids, in the order of the document.
+        """
+        messages = self._validator.messages(document, target.settings)
+        return self._messages.post(target.queue, messages, target.project, client_id)
+
+    def _is_delay_queue(self, queue: str, project: str) -> bool:
+        metadata = stored_metadata(self._queues, queue, project)
+        return delay_queue_default(metadata) is not None
+
+    def get(self, queue: str, project: str, message_id: str) -> Message:
+        """Return one message, claimed or delayed alike."""
+        return self._messages.get(queue, message_id, project)
+
+    def get_many(self, queue: str, project: str, ids: Sequence[str]) -> list[Message]:
+        """Return the messages among ``ids`` (unknown ones skipped).
+
+        Raises:
+            NotFound: None of them exists.
+        """
+        self._validator.message_listing(len(ids))
+        messages = self._messages.get_many(queue, ids, project)
+        if not messages:
+            raise NotFound(
+                f'No messages with IDs: {", ".join(ids)} found in the queue '
+                f'{queue} for project {project}.'
+            )
+        return messages
+
+    def delete(
+        self, queue: str, project: str, message_id: str, claim_id: str | None = None
+    ) -> None:
+        """Delete one message, quoting its claim if it is claimed."""
+        self._messages.delete(queue, message_id, project, claim_id=claim_id)
+
+    def delete_many(
+        self,
+        queue: str,
+        project: str,
+        ids: Sequence[str] | None = None,
+        pop: int | None = None,
+    ) -> list[Message] | None:
+        """Delete the messages ``ids`` names (claimed or not), or pop ``pop``.
+
+        Exactly one of ``ids`` and ``pop`` is given.
+
+        Returns:
+            The popped messages, or None when deleting by ids.
+        """
+        self._validator.message_deletion(ids, pop)
+        if pop is not None:
+            return self._messages.pop(queue, pop, project)
+        self._messages.delete_many(queue, ids or [], project)
+        return None
+
+    def list(
+        self,
+        queue: str,
+        project: str,
+        client_id: str,
+        marker: str | None = None,
+        limit: int | None = None,
+        echo: bool | None = None,
+        include_claimed: bool | None = None,
+        include_delayed: bool | None = None,
+    ) -> Page[Message]:
+        """List messages in FIFO order, one page after ``marker``.
+
+        Only delay queues hide delayed messages; elsewhere ``include_delayed``
+        is taken as true, and the next page's query says so. A marker no
+        message can have gives an empty page, as upstream answers.
+        """
+        self._validator.message_listing(limit)
+        if not include_delayed and not self._is_delay_queue(queue, project):
+            include_delayed = True
+        parsed = parse_marker(marker)
+        if isinstance(parsed, _InvalidMarker):
+            return Page([])
+        messages = self._messages.list(
+            queue,
+            project,
+            client_id,
+            marker=parsed,
+            limit=limit or DEFAULT_MESSAGE_PAGE,
+            echo=bool(echo),
+            include_claimed=bool(include_claimed),
+            include_delayed=bool(include_delayed),
+        )
+        if not messages:
+            return Page(messages)
+        given = {
+            'limit': limit,
+            'echo': echo,
+            'include_claimed': include_claimed,
+            'include_delayed': include_delayed,
+        }
+        return Page(messages, next_query(given, messages[-1].marker))
+
+
+class _InvalidMarker:
+    """The marker of a listing that no message can have."""
+
+
+INVALID_MARKER = _InvalidMarker()
+
+
+def parse_marker(text: str | None) -> int | None | _InvalidMarker:
+    """Read a listing's marker: a decimal counter value, None when absent."""
+    if text is None:
+        return None
+    if not _MARKER_RE.fullmatch(text) or int(text) > _INT64_MAX:
+        return INVALID_MARKER
+    return int(text)
