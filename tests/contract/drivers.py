@@ -161,52 +161,16 @@ def _drop_test_databases(url: str) -> None:
 def _mongomock(tmp_path: Path, clock: ManualClock) -> DataDriver:
     """A driver on mongomock, the in-process stand-in for a MongoDB server.
 
-    A server applies each single-document write atomically, whatever the
-    number of client threads. mongomock does not: it checks a unique index
-    and then inserts, or reads a document and then writes it back, so two
-    threads can both pass the check. To stand in faithfully, every call on a
-    collection here runs under one lock, and cursors are read before the
-    lock is released. That is stronger than a server (a multi-document
-    update is atomic as a whole here, one document at a time there); the
-    driver never relies on it.
+    mongomock is adapted to answer as a server does in one place,
+    ``tests/mongomock_stand_in.py``; the driver itself knows nothing of it.
     """
-    import threading
     from typing import Any
-
-    import mongomock
 
     from zaqar.storage.mongodb.driver import MongoDriver
 
-    lock = threading.RLock()
-    cursors = (mongomock.collection.Cursor, mongomock.command_cursor.CommandCursor)
+    from ..mongomock_stand_in import new_database
 
-    class SerializedCollection:
-        def __init__(self, collection: Any) -> None:
-            self._collection = collection
-
-        def __getattr__(self, name: str) -> Any:
-            attribute = getattr(self._collection, name)
-            if not callable(attribute):
-                return attribute
-
-            def serialized(*args: Any, **kwargs: Any) -> Any:
-                with lock:
-                    result = attribute(*args, **kwargs)
-                    return list(result) if isinstance(result, cursors) else result
-
-            return serialized
-
-    class SerializedDatabase:
-        def __init__(self, database: Any) -> None:
-            self._database = database
-
-        def __getitem__(self, name: str) -> SerializedCollection:
-            return SerializedCollection(self._database[name])
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self._database, name)
-
-    database: Any = SerializedDatabase(mongomock.MongoClient()['zaqar'])
+    database: Any = new_database()
     return MongoDriver(database, clock)
 
 

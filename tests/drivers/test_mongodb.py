@@ -1,10 +1,10 @@
 """What only the MongoDB driver promises: its marker protocol, its repair of a
 crashed writer, its indexes, its errors and its configuration.
 
-Runs on mongomock, and also on the real server named by
-``ZAQAR_TEST_MONGODB_URL`` when that is set. Writers that crash or stall
-are simulated by writing what they would have left behind, or by hooking
-the driver between two of its steps.
+Runs on mongomock (as adapted by ``tests/mongomock_stand_in.py``), and also
+on the real server named by ``ZAQAR_TEST_MONGODB_URL`` when that is set.
+Writers that crash or stall are simulated by writing what they would have
+left behind, or by hooking the driver between two of its steps.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import bson
-import mongomock
 import pymongo
 import pytest
 
+from tests import mongomock_stand_in
 from tests import services
 from zaqar import conf as zaqar_conf
 from zaqar.common.clock import ManualClock
@@ -62,7 +62,7 @@ def clock() -> ManualClock:
 def database(request: pytest.FixtureRequest) -> Iterator[Any]:
     """An empty database on mongomock or on the real test server."""
     if request.param == 'mongomock':
-        yield mongomock.MongoClient()['zaqar']
+        yield mongomock_stand_in.new_database()
         return
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         services.mongodb_url(), serverSelectionTimeoutMS=5000
@@ -151,6 +151,86 @@ def test_nothing_is_sent_before_the_first_request(database: Any) -> None:
     MongoDriver(database, ManualClock())
 
     assert 'messages' not in database.list_collection_names()
+
+
+def test_stored_field_names_never_change() -> None:
+    """Renaming a stored field would need a migration of every database."""
+    stored_names = {
+        schema.QueueField: {'PROJECT': 'p', 'NAME': 'n', 'METADATA': 'm'},
+        schema.CounterField: {
+            'PROJECT': 'p',
+            'QUEUE': 'q',
+            'VALUE': 'v',
+            'REVISION': 'r',
+            'WRITER': 'w',
+            'BASE': 'b',
+            'CHANGED': 't',
+        },
+        schema.MessageField: {
+            'PROJECT': 'p',
+            'QUEUE': 'q',
+            'MARKER': 'k',
+            'BODY': 'b',
+            'TTL': 't',
+            'CREATED': 'c',
+            'EXPIRES': 'e',
+            'DELAYED_UNTIL': 'd',
+            'CLIENT_ID': 'u',
+            'CLAIM_ID': 'ci',
+            'CLAIM_EXPIRES': 'ce',
+            'CLAIM_COUNT': 'cc',
+            'PENDING_REVISION': 'pr',
+            'PENDING_WRITER': 'pw',
+            'PENDING_SINCE': 'pt',
+            'ORIGIN_QUEUE': 'oq',
+            'ORIGIN_MARKER': 'ok',
+        },
+        schema.ClaimField: {
+            'PROJECT': 'p',
+            'QUEUE': 'q',
+            'TTL': 't',
+            'GRACE': 'g',
+            'UPDATED': 'u',
+            'EXPIRES': 'e',
+        },
+    }
+    for fields, names in stored_names.items():
+        declared = {
+            name: value for name, value in vars(fields).items() if name.isupper()
+        }
+        assert declared == names, fields.__name__
+
+
+def test_the_driver_describes_its_database_and_hosts(driver: MongoDriver) -> None:
+    description = driver.describe()
+
+    assert description.startswith(f'mongodb (database {driver._database.name} on ')
+
+
+# The next two hold on a server and on mongomock alike: they check that
+# tests/mongomock_stand_in.py answers as a server does where the driver
+# relies on it.
+
+
+def test_a_hint_must_name_an_existing_index(database: Any) -> None:
+    things = database['things']
+    things.create_indexes([pymongo.IndexModel([('a', pymongo.ASCENDING)], name='a')])
+    things.insert_one({'a': 1})
+
+    assert [d['a'] for d in things.find({'a': 1}, hint='a')] == [1]
+    with pytest.raises(pymongo.errors.OperationFailure):
+        list(things.find({'a': 1}, hint='no-such-index'))
+
+
+def test_grouping_no_documents_makes_no_group(database: Any) -> None:
+    things = database['things']
+    things.insert_one({'a': 1})
+    group = {'$group': {'_id': None, 'n': {'$sum': 1}, 'a': {'$first': '$a'}}}
+
+    assert list(things.aggregate([{'$match': {'a': 2}}, group])) == []
+    assert list(things.aggregate([{'$match': {'a': 1}}, group])) == [
+        {'_id': None, 'n': 1, 'a': 1}
+    ]
 
 
 def test_indexes_are_created_on_first_use_with_ttl_backstops(
@@ -952,7 +1032,7 @@ def test_a_server_that_stops_answering_means_storage_unavailable_not_a_hang(
             storage.close()
 
 
-def test_claimable_scans_are_told_which_index_to_use_on_a_server(
+def test_claimable_scans_are_told_which_index_to_use(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(

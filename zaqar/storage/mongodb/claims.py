@@ -1,7 +1,9 @@
 """Claims on MongoDB.
 
-A claim is a document in ``claims`` plus the ``ci``/``ce`` fields of the
-messages it holds; ``ce`` on the messages decides whether they are claimed.
+A claim is a document in ``claims`` plus the claim id and claim expiry
+fields of the messages it holds (``MessageField.CLAIM_ID`` and
+``CLAIM_EXPIRES``); the expiry on the messages decides whether they are
+claimed.
 Without transactions the two are written one after the other, so every
 step is ordered to be safe on its own:
 
@@ -46,6 +48,13 @@ from zaqar.storage.mongodb.counters import Snapshot
 from zaqar.storage.mongodb.dead_letter import move_to_dead_letter_queue
 from zaqar.storage.mongodb.messages import find_in_marker_order
 from zaqar.storage.mongodb.queues import queue_metadata
+from zaqar.storage.mongodb.schema import ClaimField
+from zaqar.storage.mongodb.schema import MessageField
+
+# Clears a claim from its messages.
+_RELEASE: Document = {
+    '$unset': {MessageField.CLAIM_ID: '', MessageField.CLAIM_EXPIRES: ''}
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +93,12 @@ class ClaimController(Controller, base.ClaimController):
             collections.claims.insert_one(
                 {
                     '_id': terms.key,
-                    'p': project,
-                    'q': queue,
-                    't': ttl,
-                    'g': grace,
-                    'u': terms.now,
-                    'e': to_date(terms.expires),
+                    ClaimField.PROJECT: project,
+                    ClaimField.QUEUE: queue,
+                    ClaimField.TTL: ttl,
+                    ClaimField.GRACE: grace,
+                    ClaimField.UPDATED: terms.now,
+                    ClaimField.EXPIRES: to_date(terms.expires),
                 }
             )
             _extend_lives(collections, terms.key, project, queue, terms.now, ttl, grace)
@@ -112,15 +121,18 @@ class ClaimController(Controller, base.ClaimController):
         now = self._now()
         collections = self._collections()
         found = collections.claims.find_one(
-            {'_id': key, 'p': project, 'q': queue, 'e': {'$gt': to_date(now)}}
+            {
+                **_claim(key, project, queue),
+                ClaimField.EXPIRES: {'$gt': to_date(now)},
+            }
         )
         held = [] if found is None else _held_by(collections, key, project, queue, now)
         if found is None or not held:
             raise errors.ClaimDoesNotExist(claim_id, queue, project)
         return Claim(
             id=claim_id,
-            ttl=found['t'],
-            age=max(0, int(now - found['u'])),
+            ttl=found[ClaimField.TTL],
+            age=max(0, int(now - found[ClaimField.UPDATED])),
             messages=[message_from_document(d, now) for d in held],
         )
 
@@ -142,19 +154,24 @@ class ClaimController(Controller, base.ClaimController):
         collections = self._collections()
         renewed = collections.messages.update_many(
             {
-                'ci': key,
-                'p': project,
-                'q': queue,
-                'ce': {'$gt': now_date},
-                'e': {'$gt': now_date},
+                **_held(key, project, queue),
+                MessageField.CLAIM_EXPIRES: {'$gt': now_date},
+                MessageField.EXPIRES: {'$gt': now_date},
             },
-            {'$set': {'ce': expires}},
+            {'$set': {MessageField.CLAIM_EXPIRES: expires}},
         )
         if renewed.matched_count == 0:
             raise errors.ClaimDoesNotExist(claim_id, queue, project)
         collections.claims.update_one(
-            {'_id': key, 'p': project, 'q': queue},
-            {'$set': {'t': ttl, 'g': grace, 'u': now, 'e': expires}},
+            _claim(key, project, queue),
+            {
+                '$set': {
+                    ClaimField.TTL: ttl,
+                    ClaimField.GRACE: grace,
+                    ClaimField.UPDATED: now,
+                    ClaimField.EXPIRES: expires,
+                }
+            },
         )
         _extend_lives(collections, key, project, queue, now, ttl, grace)
 
@@ -165,12 +182,10 @@ class ClaimController(Controller, base.ClaimController):
         if key is None:
             return
         collections = self._collections()
-        collections.claims.delete_one({'_id': key, 'p': project, 'q': queue})
+        collections.claims.delete_one(_claim(key, project, queue))
         # NOTE: also when the claim document is gone (expired and collected):
         # releasing must not depend on whether GC ran.
-        collections.messages.update_many(
-            {'ci': key, 'p': project, 'q': queue}, {'$unset': {'ci': '', 'ce': ''}}
-        )
+        collections.messages.update_many(_held(key, project, queue), _RELEASE)
 
     def _take(
         self,
@@ -192,7 +207,10 @@ class ClaimController(Controller, base.ClaimController):
             requests and the caller must read back which ones it holds.
         """
         now_date = to_date(terms.now)
-        ready = {'e': {'$gt': now_date}, 'd': {'$not': {'$gt': now_date}}}
+        ready = {
+            MessageField.EXPIRES: {'$gt': now_date},
+            MessageField.DELAYED_UNTIL: {'$not': {'$gt': now_date}},
+        }
         held: list[Document] = []
         count, after, exact = 0, 0, True
         while count < limit:
@@ -213,7 +231,7 @@ class ClaimController(Controller, base.ClaimController):
             held += claimable
             if len(candidates) < wanted:
                 break
-            after = candidates[-1]['k']
+            after = candidates[-1][MessageField.MARKER]
         if count == 0:
             return None
         return held if exact else []
@@ -228,7 +246,7 @@ class ClaimController(Controller, base.ClaimController):
         """Move exhausted candidates to the DLQ; return the others."""
         claimable = []
         for candidate in candidates:
-            if policy.is_exhausted(candidate.get('cc', 0)):
+            if policy.is_exhausted(candidate.get(MessageField.CLAIM_COUNT, 0)):
                 move_to_dead_letter_queue(
                     self._driver.counters, collections, candidate, policy, now
                 )
@@ -248,20 +266,29 @@ def _hold(collections: Collections, candidates: list[Document], terms: _Terms) -
     held = collections.messages.update_many(
         {
             '_id': {'$in': [candidate['_id'] for candidate in candidates]},
-            'p': first['p'],
-            'q': first['q'],
-            'e': {'$gt': now_date},
-            'ce': {'$not': {'$gt': now_date}},
+            MessageField.PROJECT: first[MessageField.PROJECT],
+            MessageField.QUEUE: first[MessageField.QUEUE],
+            MessageField.EXPIRES: {'$gt': now_date},
+            MessageField.CLAIM_EXPIRES: {'$not': {'$gt': now_date}},
         },
-        {'$set': {'ci': terms.key, 'ce': expires}, '$inc': {'cc': 1}},
+        {
+            '$set': {
+                MessageField.CLAIM_ID: terms.key,
+                MessageField.CLAIM_EXPIRES: expires,
+            },
+            '$inc': {MessageField.CLAIM_COUNT: 1},
+        },
     )
     for candidate in candidates:
-        candidate.update(ci=terms.key, ce=expires, cc=candidate.get('cc', 0) + 1)
-        if candidate['e'] < expires:
+        candidate[MessageField.CLAIM_ID] = terms.key
+        candidate[MessageField.CLAIM_EXPIRES] = expires
+        candidate[MessageField.CLAIM_COUNT] = (
+            candidate.get(MessageField.CLAIM_COUNT, 0) + 1
+        )
+        if candidate[MessageField.EXPIRES] < expires:
             # As _extend_lives will store it.
-            candidate.update(
-                e=to_date(terms.expires + terms.grace), t=terms.ttl + terms.grace
-            )
+            candidate[MessageField.EXPIRES] = to_date(terms.expires + terms.grace)
+            candidate[MessageField.TTL] = terms.ttl + terms.grace
     return held.modified_count
 
 
@@ -278,10 +305,10 @@ def _undo_quietly(
     """
     try:
         collections.messages.update_many(
-            {'ci': key, 'p': project, 'q': queue},
-            {'$unset': {'ci': '', 'ce': ''}, '$inc': {'cc': -1}},
+            _held(key, project, queue),
+            {**_RELEASE, '$inc': {MessageField.CLAIM_COUNT: -1}},
         )
-        collections.claims.delete_one({'_id': key, 'p': project, 'q': queue})
+        collections.claims.delete_one(_claim(key, project, queue))
     except PyMongoError as ex:
         LOG.warning(
             'Could not release the messages of failed claim %s (%s); they are '
@@ -307,8 +334,17 @@ def _extend_lives(
     """
     expires = to_date(now + ttl)
     collections.messages.update_many(
-        {'ci': key, 'p': project, 'q': queue, 'ce': expires, 'e': {'$lt': expires}},
-        {'$set': {'e': to_date(now + ttl + grace), 't': ttl + grace}},
+        {
+            **_held(key, project, queue),
+            MessageField.CLAIM_EXPIRES: expires,
+            MessageField.EXPIRES: {'$lt': expires},
+        },
+        {
+            '$set': {
+                MessageField.EXPIRES: to_date(now + ttl + grace),
+                MessageField.TTL: ttl + grace,
+            }
+        },
     )
 
 
@@ -320,12 +356,24 @@ def _held_by(
     return list(
         collections.messages.find(
             {
-                'ci': key,
-                'p': project,
-                'q': queue,
-                'ce': {'$gt': now_date},
-                'e': {'$gt': now_date},
+                **_held(key, project, queue),
+                MessageField.CLAIM_EXPIRES: {'$gt': now_date},
+                MessageField.EXPIRES: {'$gt': now_date},
             },
-            sort=[('k', ASCENDING)],
+            sort=[(MessageField.MARKER, ASCENDING)],
         )
     )
+
+
+def _claim(key: bytes, project: str, queue: str) -> Document:
+    """Filter selecting the claim's document."""
+    return {'_id': key, ClaimField.PROJECT: project, ClaimField.QUEUE: queue}
+
+
+def _held(key: bytes, project: str, queue: str) -> Document:
+    """Filter selecting the messages that record the claim, lapsed or not."""
+    return {
+        MessageField.CLAIM_ID: key,
+        MessageField.PROJECT: project,
+        MessageField.QUEUE: queue,
+    }

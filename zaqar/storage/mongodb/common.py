@@ -24,6 +24,7 @@ from zaqar.common import ids
 from zaqar.common.text import describe_exception
 from zaqar.storage import errors
 from zaqar.storage.models import Message
+from zaqar.storage.mongodb.schema import MessageField
 
 if TYPE_CHECKING:
     from zaqar.storage.mongodb.driver import MongoDriver
@@ -82,7 +83,7 @@ def to_date(seconds: float) -> datetime.datetime:
 
 def is_claimed(document: Document, now: datetime.datetime) -> bool:
     """Tell whether a message document is under a live claim."""
-    claim_expires = document.get('ce')
+    claim_expires = document.get(MessageField.CLAIM_EXPIRES)
     return claim_expires is not None and claim_expires > now
 
 
@@ -100,25 +101,14 @@ def message_from_document(
     claimed = claim_id_shown and is_claimed(document, to_date(now))
     return Message(
         id=document['_id'].hex(),
-        marker=document['k'],
-        ttl=document['t'],
-        age=max(0, int(now - document['c'])),
-        body=json.loads(document['b']),
-        created=document['c'],
-        claim_id=document['ci'].hex() if claimed else None,
-        claim_count=document.get('cc', 0),
+        marker=document[MessageField.MARKER],
+        ttl=document[MessageField.TTL],
+        age=max(0, int(now - document[MessageField.CREATED])),
+        body=json.loads(document[MessageField.BODY]),
+        created=document[MessageField.CREATED],
+        claim_id=document[MessageField.CLAIM_ID].hex() if claimed else None,
+        claim_count=document.get(MessageField.CLAIM_COUNT, 0),
     )
-
-
-def index_hint(collection: Collection[Document], name: str) -> dict[str, str]:
-    """Keyword arguments that make a query use the index ``name``.
-
-    Only for a real server: there the planner could otherwise race a plan
-    that sorts in memory or filters every document. Stand-ins (mongomock,
-    and the tests' wrappers around it) reject or ignore hints, and have no
-    planner to steer.
-    """
-    return {'hint': name} if isinstance(collection, Collection) else {}
 
 
 def dump_json(value: Any) -> str:

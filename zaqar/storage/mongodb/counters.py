@@ -5,6 +5,13 @@ A queue's counter document (see :mod:`.schema`) holds ``v``, the highest
 increments; ``w`` names the post that made the last commit and ``b`` is the
 value ``v`` had before it.
 
+This docstring uses the stored field names, as they appear in a database;
+the code names them through :class:`.schema.CounterField` (``v`` VALUE,
+``r`` REVISION, ``w`` WRITER, ``b`` BASE, ``t`` CHANGED) and
+:class:`.schema.MessageField` (``k`` MARKER; the pending stamp ``pr``,
+``pw``, ``pt`` is PENDING_REVISION, PENDING_WRITER, PENDING_SINCE; ``oq``
+and ``ok`` are ORIGIN_QUEUE and ORIGIN_MARKER).
+
 The protocol
 ------------
 A post of N messages:
@@ -145,17 +152,27 @@ from zaqar.storage.mongodb.common import LOG
 from zaqar.storage.mongodb.common import Collections
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import back_off
-from zaqar.storage.mongodb.common import index_hint
 from zaqar.storage.mongodb.common import is_duplicate_key
 from zaqar.storage.mongodb.queues import queue_exists
 from zaqar.storage.mongodb.queues import restore_queue
 from zaqar.storage.mongodb.schema import PENDING_FIELDS
+from zaqar.storage.mongodb.schema import PENDING_INDEX
+from zaqar.storage.mongodb.schema import CounterField
+from zaqar.storage.mongodb.schema import MessageField
 
 if TYPE_CHECKING:
     from zaqar.storage.mongodb.driver import MongoDriver
 
 # What the repairs read of a pending document.
-_STAMP_FIELDS = {'p': 1, 'q': 1, 'k': 1, 'pr': 1, 'pw': 1, 'oq': 1, 'ok': 1}
+_STAMP_FIELDS = {
+    MessageField.PROJECT: 1,
+    MessageField.QUEUE: 1,
+    MessageField.MARKER: 1,
+    MessageField.PENDING_REVISION: 1,
+    MessageField.PENDING_WRITER: 1,
+    MessageField.ORIGIN_QUEUE: 1,
+    MessageField.ORIGIN_MARKER: 1,
+}
 
 # Tries a repair gives completing an abandoned move before leaving it to the
 # next repair: it runs on behalf of a post or of gc(), which must not wait
@@ -179,36 +196,42 @@ class Snapshot:
     def of(cls, document: Document) -> Snapshot:
         """Build a snapshot from a counter document."""
         return cls(
-            project=document['p'],
-            queue=document['q'],
-            value=document['v'],
-            revision=document['r'],
-            writer=document.get('w'),
-            base=document['b'],
-            changed_at=document['t'],
+            project=document[CounterField.PROJECT],
+            queue=document[CounterField.QUEUE],
+            value=document[CounterField.VALUE],
+            revision=document[CounterField.REVISION],
+            writer=document.get(CounterField.WRITER),
+            base=document[CounterField.BASE],
+            changed_at=document[CounterField.CHANGED],
         )
 
     def committed(self, after: int = 0) -> Document:
         """Filter selecting the queue's committed messages above ``after``."""
         return {
-            'p': self.project,
-            'q': self.queue,
-            'k': {'$gt': after, '$lte': self.value},
-            'pw': {'$in': [None, self.writer]},
+            **self.where(),
+            MessageField.MARKER: {'$gt': after, '$lte': self.value},
+            MessageField.PENDING_WRITER: {'$in': [None, self.writer]},
         }
 
     def stamp(self, token: bytes, offset: int, now: float) -> Document:
         """Fields of the pending document at position ``offset`` of a post."""
         return {
-            'k': self.value + 1 + offset,
-            'pr': self.revision,
-            'pw': token,
-            'pt': now,
+            MessageField.MARKER: self.value + 1 + offset,
+            MessageField.PENDING_REVISION: self.revision,
+            MessageField.PENDING_WRITER: token,
+            MessageField.PENDING_SINCE: now,
         }
 
     def where(self) -> Document:
-        """The queue's ``p`` and ``q`` fields, as a filter."""
-        return {'p': self.project, 'q': self.queue}
+        """Filter selecting the queue's messages."""
+        return _messages_of(self.project, self.queue)
+
+    def unchanged(self) -> Document:
+        """Filter matching the counter while it still has this revision."""
+        return {
+            **_counter_of(self.project, self.queue),
+            CounterField.REVISION: self.revision,
+        }
 
 
 class Counters:
@@ -219,7 +242,8 @@ class Counters:
 
     def read(self, project: str, queue: str) -> Snapshot | None:
         """Return the queue's counter, or None if it never had a message."""
-        found = self._driver.collections().counters.find_one({'p': project, 'q': queue})
+        counters = self._driver.collections().counters
+        found = counters.find_one(_counter_of(project, queue))
         return None if found is None else Snapshot.of(found)
 
     def append(self, project: str, queue: str, documents: list[Document]) -> None:
@@ -305,12 +329,14 @@ class Counters:
             # Nothing was ever committed: the posts in flight come after.
             return
         where = snapshot.where()
-        collections.messages.delete_many({**where, 'k': {'$lte': snapshot.value}})
+        collections.messages.delete_many(
+            {**where, MessageField.MARKER: {'$lte': snapshot.value}}
+        )
         collections.messages.delete_many(
             {
                 **where,
-                'k': {'$gt': snapshot.value},
-                'pr': {'$lte': snapshot.revision},
+                MessageField.MARKER: {'$gt': snapshot.value},
+                MessageField.PENDING_REVISION: {'$lte': snapshot.revision},
             }
         )
 
@@ -325,15 +351,17 @@ class Counters:
         messages = collections.messages
         now = self._now()
         found = messages.find(
-            {'pt': {'$lte': now - self._driver.repair_delay}},
+            {MessageField.PENDING_SINCE: {'$lte': now - self._driver.repair_delay}},
             _STAMP_FIELDS,
-            sort=[('pt', ASCENDING)],
+            sort=[(MessageField.PENDING_SINCE, ASCENDING)],
             limit=limit,
-            **index_hint(messages, 'pending'),
+            # Else the planner may race a plan that reads every message.
+            hint=PENDING_INDEX,
         )
         by_queue: dict[tuple[str, str], list[Document]] = {}
         for document in found:
-            by_queue.setdefault((document['p'], document['q']), []).append(document)
+            queue_key = (document[MessageField.PROJECT], document[MessageField.QUEUE])
+            by_queue.setdefault(queue_key, []).append(document)
         for (project, queue), documents in by_queue.items():
             self._collect_queue(collections, project, queue, documents, now)
 
@@ -364,7 +392,11 @@ class Counters:
                     target = source
                     update = {**changes, '$set': {**changes['$set'], **stamp}}
                 else:
-                    target = {'_id': key, 'p': project, 'q': queue, 'pw': token}
+                    target = {
+                        '_id': key,
+                        **_messages_of(project, queue),
+                        MessageField.PENDING_WRITER: token,
+                    }
                     update = {'$set': stamp}
                 try:
                     result = collections.messages.update_one(target, update)
@@ -413,7 +445,11 @@ class Counters:
                 if current is not None and current.writer in stamps:
                     return  # It committed after all.
             pending = collections.messages.find_one(
-                {'_id': key, 'p': project, 'q': queue, 'pw': {'$in': stamps}},
+                {
+                    '_id': key,
+                    **_messages_of(project, queue),
+                    MessageField.PENDING_WRITER: {'$in': stamps},
+                },
                 _STAMP_FIELDS,
             )
             if pending is not None:
@@ -431,22 +467,32 @@ class Counters:
 
         Args:
             collections: The driver's collections.
-            pending: The moved document's ``_id``, ``p``, ``q``, ``pw``,
-                ``oq`` and ``ok``. Its writer must be unable to commit.
+            pending: The moved document's ``_id``, project, queue, pending
+                writer and origin (queue and marker). Its writer must be
+                unable to commit.
 
         Returns:
             Whether this call resolved it (False: it had changed meanwhile,
             so someone else did).
         """
-        key, project = pending['_id'], pending['p']
-        target, origin, old_marker = pending['q'], pending['oq'], pending['ok']
-        where = {'_id': key, 'p': project, 'q': target, 'pw': pending['pw']}
+        key, project = pending['_id'], pending[MessageField.PROJECT]
+        target = pending[MessageField.QUEUE]
+        origin = pending[MessageField.ORIGIN_QUEUE]
+        old_marker = pending[MessageField.ORIGIN_MARKER]
+        where = {
+            '_id': key,
+            **_messages_of(project, target),
+            MessageField.PENDING_WRITER: pending[MessageField.PENDING_WRITER],
+        }
         if queue_exists(collections.queues, origin, project):
             try:
                 result = collections.messages.update_one(
                     where,
                     {
-                        '$set': {'q': origin, 'k': old_marker},
+                        '$set': {
+                            MessageField.QUEUE: origin,
+                            MessageField.MARKER: old_marker,
+                        },
                         '$unset': PENDING_FIELDS,
                     },
                 )
@@ -469,10 +515,21 @@ class Counters:
             # the queue's messages: move it on from there after all.
             return self._complete_move(
                 key,
-                {'_id': key, 'p': project, 'q': origin, 'k': old_marker},
                 {
-                    '$set': {'q': target, 'oq': origin, 'ok': old_marker},
-                    '$unset': {'ci': '', 'ce': ''},
+                    '_id': key,
+                    **_messages_of(project, origin),
+                    MessageField.MARKER: old_marker,
+                },
+                {
+                    '$set': {
+                        MessageField.QUEUE: target,
+                        MessageField.ORIGIN_QUEUE: origin,
+                        MessageField.ORIGIN_MARKER: old_marker,
+                    },
+                    '$unset': {
+                        MessageField.CLAIM_ID: '',
+                        MessageField.CLAIM_EXPIRES: '',
+                    },
                 },
                 project,
                 target,
@@ -500,12 +557,19 @@ class Counters:
         self, collections: Collections, project: str, queue: str
     ) -> Snapshot:
         """Read the counter, creating it at 0 for a queue's first post."""
-        where = {'p': project, 'q': queue}
+        where = _counter_of(project, queue)
         found = collections.counters.find_one(where)
         if found is None:
-            initial = {**where, 'v': 0, 'r': 0, 'w': None, 'b': 0}
+            initial = {
+                **where,
+                CounterField.VALUE: 0,
+                CounterField.REVISION: 0,
+                CounterField.WRITER: None,
+                CounterField.BASE: 0,
+                CounterField.CHANGED: self._now(),
+            }
             try:
-                collections.counters.insert_one({**initial, 't': self._now()})
+                collections.counters.insert_one(initial)
             except DuplicateKeyError:
                 pass  # A concurrent first post created it.
             found = collections.counters.find_one(where)
@@ -524,8 +588,8 @@ class Counters:
             collections.messages.update_many(
                 {
                     **snapshot.where(),
-                    'pw': snapshot.writer,
-                    'k': {'$gt': snapshot.base, '$lte': snapshot.value},
+                    MessageField.PENDING_WRITER: snapshot.writer,
+                    MessageField.MARKER: {'$gt': snapshot.base, '$lte': snapshot.value},
                 },
                 {'$unset': PENDING_FIELDS},
             )
@@ -542,14 +606,14 @@ class Counters:
             it did not).
         """
         committed = collections.counters.update_one(
-            {**snapshot.where(), 'r': snapshot.revision},
+            snapshot.unchanged(),
             {
                 '$set': {
-                    'v': snapshot.value + count,
-                    'r': snapshot.revision + 1,
-                    'w': token,
-                    'b': snapshot.value,
-                    't': self._now(),
+                    CounterField.VALUE: snapshot.value + count,
+                    CounterField.REVISION: snapshot.revision + 1,
+                    CounterField.WRITER: token,
+                    CounterField.BASE: snapshot.value,
+                    CounterField.CHANGED: self._now(),
                 }
             },
         )
@@ -564,8 +628,13 @@ class Counters:
             writer that read it or an older one can commit any more.
         """
         fenced = collections.counters.update_one(
-            {**snapshot.where(), 'r': snapshot.revision},
-            {'$set': {'r': snapshot.revision + 1, 't': now}},
+            snapshot.unchanged(),
+            {
+                '$set': {
+                    CounterField.REVISION: snapshot.revision + 1,
+                    CounterField.CHANGED: now,
+                }
+            },
         )
         return fenced.matched_count == 1
 
@@ -588,7 +657,9 @@ class Counters:
     @staticmethod
     def _discard(collections: Collections, keys: list[bytes], token: bytes) -> None:
         """Delete what this attempt of a post inserted, and nothing else."""
-        collections.messages.delete_many({'_id': {'$in': keys}, 'pw': token})
+        collections.messages.delete_many(
+            {'_id': {'$in': keys}, MessageField.PENDING_WRITER: token}
+        )
 
     @classmethod
     def _discard_quietly(
@@ -613,16 +684,16 @@ class Counters:
             return  # The counter moved after all: nothing is stuck.
         leftovers = {
             **snapshot.where(),
-            'k': {'$gt': snapshot.value},
-            'pr': {'$lte': snapshot.revision},
+            MessageField.MARKER: {'$gt': snapshot.value},
+            MessageField.PENDING_REVISION: {'$lte': snapshot.revision},
         }
         # Posts first, so that completing a move finds their markers free.
         # Moves are never deleted, even one stamped since that find.
         removed = collections.messages.delete_many(
-            {**leftovers, 'oq': {'$exists': False}}
+            {**leftovers, MessageField.ORIGIN_QUEUE: {'$exists': False}}
         ).deleted_count
         moves = collections.messages.find(
-            {**leftovers, 'oq': {'$exists': True}}, _STAMP_FIELDS
+            {**leftovers, MessageField.ORIGIN_QUEUE: {'$exists': True}}, _STAMP_FIELDS
         )
         returned = self._return_moves(collections, list(moves))
         if not removed and not returned:
@@ -655,28 +726,31 @@ class Counters:
         snapshot = self.read(project, queue)
         if snapshot is None:
             return  # Counters are never deleted; nothing safe to decide.
-        if any(document['pw'] == snapshot.writer for document in documents):
+        writer = MessageField.PENDING_WRITER
+        if any(document[writer] == snapshot.writer for document in documents):
             self._finalize_previous(collections, snapshot)
-        stuck = [d for d in documents if d['pw'] != snapshot.writer]
+        stuck = [d for d in documents if d[writer] != snapshot.writer]
         if not stuck:
             return
+        read_at = MessageField.PENDING_REVISION
         revision = snapshot.revision
-        if any(d['pr'] >= revision for d in stuck) and self._fence(
+        if any(d[read_at] >= revision for d in stuck) and self._fence(
             collections, snapshot, now
         ):
             revision += 1
-        dead = [d for d in stuck if d['pr'] < revision]
-        posts = [d for d in dead if 'oq' not in d]
+        dead = [d for d in stuck if d[read_at] < revision]
+        posts = [d for d in dead if MessageField.ORIGIN_QUEUE not in d]
+        moves = [d for d in dead if MessageField.ORIGIN_QUEUE in d]
         removed = 0
         if posts:
             removed = collections.messages.delete_many(
                 {
                     '_id': {'$in': [d['_id'] for d in posts]},
                     **snapshot.where(),
-                    'pw': {'$in': [d['pw'] for d in posts]},
+                    writer: {'$in': [d[writer] for d in posts]},
                 }
             ).deleted_count
-        returned = self._return_moves(collections, [d for d in dead if 'oq' in d])
+        returned = self._return_moves(collections, moves)
         if removed or returned:
             LOG.warning(
                 'Queue %r of project %r: cleared %d pending message(s) and '
@@ -696,7 +770,7 @@ class Counters:
         be resolved now stays pending for the next repair.
         """
         returned = 0
-        for move in sorted(moves, key=lambda move: move['k']):
+        for move in sorted(moves, key=lambda move: move[MessageField.MARKER]):
             try:
                 returned += self._return_move(collections, move)
             except (PyMongoError, errors.StorageUnavailable) as ex:
@@ -710,6 +784,16 @@ class Counters:
 
     def _now(self) -> float:
         return self._driver.clock.now()
+
+
+def _counter_of(project: str, queue: str) -> Document:
+    """Filter selecting the queue's counter document."""
+    return {CounterField.PROJECT: project, CounterField.QUEUE: queue}
+
+
+def _messages_of(project: str, queue: str) -> Document:
+    """Filter selecting the queue's messages."""
+    return {MessageField.PROJECT: project, MessageField.QUEUE: queue}
 
 
 def _new_token() -> bytes:

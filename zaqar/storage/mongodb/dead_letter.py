@@ -9,6 +9,7 @@ from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.counters import Counters
 from zaqar.storage.mongodb.queues import ensure_queue
 from zaqar.storage.mongodb.queues import restore_queue
+from zaqar.storage.mongodb.schema import MessageField
 
 
 def move_to_dead_letter_queue(
@@ -31,28 +32,34 @@ def move_to_dead_letter_queue(
         True if moved; False if another request took the message first.
     """
     assert policy.queue is not None
-    project, source = document['p'], document['q']
+    project, source = document[MessageField.PROJECT], document[MessageField.QUEUE]
+    marker = document[MessageField.MARKER]
     ensure_queue(collections.queues, policy.queue, project)
-    ttl = policy.ttl or document['t']
+    ttl = policy.ttl or document[MessageField.TTL]
     now_date = to_date(now)
     selected = {
         '_id': document['_id'],
-        'p': project,
-        'q': source,
-        'k': document['k'],
-        'e': {'$gt': now_date},
-        'ce': {'$not': {'$gt': now_date}},
+        MessageField.PROJECT: project,
+        MessageField.QUEUE: source,
+        MessageField.MARKER: marker,
+        MessageField.EXPIRES: {'$gt': now_date},
+        MessageField.CLAIM_EXPIRES: {'$not': {'$gt': now_date}},
     }
     changes = {
         '$set': {
-            'q': policy.queue,
-            'oq': source,
-            'ok': document['k'],
-            't': ttl,
-            'e': to_date(now + ttl),
+            MessageField.QUEUE: policy.queue,
+            MessageField.ORIGIN_QUEUE: source,
+            MessageField.ORIGIN_MARKER: marker,
+            MessageField.TTL: ttl,
+            MessageField.EXPIRES: to_date(now + ttl),
         },
         # Claim count 0 is stored as no count; no delay: visible now.
-        '$unset': {'ci': '', 'ce': '', 'cc': '', 'd': ''},
+        '$unset': {
+            MessageField.CLAIM_ID: '',
+            MessageField.CLAIM_EXPIRES: '',
+            MessageField.CLAIM_COUNT: '',
+            MessageField.DELAYED_UNTIL: '',
+        },
     }
     moved = counters.move(document['_id'], selected, changes, project, policy.queue)
     if moved:

@@ -31,6 +31,8 @@ from zaqar.storage.mongodb.common import unavailable
 from zaqar.storage.mongodb.counters import Counters
 from zaqar.storage.mongodb.messages import MessageController
 from zaqar.storage.mongodb.queues import QueueController
+from zaqar.storage.mongodb.schema import ClaimField
+from zaqar.storage.mongodb.schema import MessageField
 
 LOG = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ class MongoDriver(DataDriver):
         """Build the driver.
 
         Args:
-            database: A pymongo database (or a stand-in with the same API).
+            database: The pymongo database to store in.
             clock: The source of "now".
             max_attempts: Tries a post makes for its markers before it fails
                 with StorageUnavailable.
@@ -135,7 +137,10 @@ class MongoDriver(DataDriver):
             # "storage does not answer" in the server log also sees why.
             unavailable(ex)
             return False
-        except Exception:  # never raises, whatever the client does
+        except Exception:
+            # is_alive() never raises, and not everything that can go wrong
+            # on the wire is a PyMongoError: a reply pymongo cannot decode
+            # raises bson's InvalidBSON, for one.
             LOG.exception('MongoDB ping failed unexpectedly')
             return False
         return True
@@ -155,8 +160,8 @@ class MongoDriver(DataDriver):
         now = to_date(self.clock.now())
         collections = self.collections()
         report = GCReport(
-            messages=_delete_expired(collections.messages, now),
-            claims=_delete_expired(collections.claims, now),
+            messages=_delete_expired(collections.messages, MessageField.EXPIRES, now),
+            claims=_delete_expired(collections.claims, ClaimField.EXPIRES, now),
         )
         self.counters.collect_abandoned(GC_BATCH)
         return report
@@ -166,8 +171,10 @@ class MongoDriver(DataDriver):
         self._database.client.close()
 
 
-def _delete_expired(collection: Collection[Document], now: datetime.datetime) -> int:
-    expired = {'e': {'$lte': now}}
+def _delete_expired(
+    collection: Collection[Document], expires: str, now: datetime.datetime
+) -> int:
+    expired = {expires: {'$lte': now}}
     removed = 0
     while True:
         batch = [
@@ -183,12 +190,14 @@ def _delete_expired(collection: Collection[Document], now: datetime.datetime) ->
             return removed
 
 
-def _hosts(client: Any) -> str:
-    """The client's seed or known hosts as ``host:port,...``; '' if unknown."""
-    try:
-        addresses = client.topology_description.server_descriptions()
-    except Exception:  # a stand-in without topology, or a closed client
-        return ''
+def _hosts(client: pymongo.MongoClient[Document]) -> str:
+    """The client's seed or known hosts as ``host:port,...``.
+
+    Only reads the client's state: no request is sent, and neither a closed
+    client nor an unreachable server makes it fail (before any connection
+    the topology lists the seeds).
+    """
+    addresses = client.topology_description.server_descriptions()
     return ','.join(
         host if port is None else f'{host}:{port}' for host, port in sorted(addresses)
     )

@@ -26,7 +26,6 @@ from zaqar.storage.mongodb.common import Collections
 from zaqar.storage.mongodb.common import Controller
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import dump_json
-from zaqar.storage.mongodb.common import index_hint
 from zaqar.storage.mongodb.common import is_claimed
 from zaqar.storage.mongodb.common import message_from_document
 from zaqar.storage.mongodb.common import to_date
@@ -35,6 +34,10 @@ from zaqar.storage.mongodb.common import to_keys
 from zaqar.storage.mongodb.common import translate_errors
 from zaqar.storage.mongodb.queues import ensure_queue
 from zaqar.storage.mongodb.queues import restore_queue
+from zaqar.storage.mongodb.schema import CLAIMABLE_INDEX
+from zaqar.storage.mongodb.schema import HELD_INDEX
+from zaqar.storage.mongodb.schema import ClaimField
+from zaqar.storage.mongodb.schema import MessageField
 
 # A pop first holds its messages like a short claim, then deletes them; a pop
 # that dies in between releases them when this many seconds have passed.
@@ -80,8 +83,8 @@ class MessageController(Controller, base.MessageController):
             return []
         now = self._now()
         documents = self._collections().messages.find(
-            {'_id': {'$in': keys}, 'p': project, 'q': queue, **_live(now)},
-            sort=[('k', ASCENDING)],
+            {'_id': {'$in': keys}, **_in_queue(project, queue), **_live(now)},
+            sort=[(MessageField.MARKER, ASCENDING)],
         )
         return [message_from_document(document, now) for document in documents]
 
@@ -105,17 +108,20 @@ class MessageController(Controller, base.MessageController):
         if key is None:
             return
         messages = self._collections().messages
-        where = {'_id': key, 'p': project, 'q': queue}
+        where = {'_id': key, **_in_queue(project, queue)}
         for _ in range(self._driver.max_attempts):
             now = self._now()
             if claim_key is not None:
                 # Its live claim, or an expired one nobody released or replaced.
-                allowed: Document = {'ci': claim_key}
+                allowed: Document = {MessageField.CLAIM_ID: claim_key}
             else:
-                allowed = {'ce': {'$not': {'$gt': to_date(now)}}}
+                allowed = {MessageField.CLAIM_EXPIRES: {'$not': {'$gt': to_date(now)}}}
             if messages.delete_one({**where, **allowed}).deleted_count:
                 return
-            found = messages.find_one({**where, **_live(now)}, {'ci': 1, 'ce': 1})
+            found = messages.find_one(
+                {**where, **_live(now)},
+                {MessageField.CLAIM_ID: 1, MessageField.CLAIM_EXPIRES: 1},
+            )
             if found is None:
                 return
             if is_claimed(found, to_date(now)):
@@ -131,7 +137,7 @@ class MessageController(Controller, base.MessageController):
         keys = to_keys(list(message_ids))
         if keys:
             self._collections().messages.delete_many(
-                {'_id': {'$in': keys}, 'p': project, 'q': queue}
+                {'_id': {'$in': keys}, **_in_queue(project, queue)}
             )
 
     @translate_errors
@@ -171,7 +177,9 @@ class MessageController(Controller, base.MessageController):
         removed whole or kept whole (see :meth:`.Counters.clear`).
         """
         self._driver.counters.clear(project, queue)
-        self._collections().claims.delete_many({'p': project, 'q': queue})
+        self._collections().claims.delete_many(
+            {ClaimField.PROJECT: project, ClaimField.QUEUE: queue}
+        )
 
     @translate_errors
     def list(
@@ -194,9 +202,9 @@ class MessageController(Controller, base.MessageController):
         now_date = to_date(now)
         query = {**snapshot.committed(after), **_live(now)}
         if not include_delayed:
-            query['d'] = {'$not': {'$gt': now_date}}
+            query[MessageField.DELAYED_UNTIL] = {'$not': {'$gt': now_date}}
         if not echo:
-            query['u'] = {'$ne': client_id}
+            query[MessageField.CLIENT_ID] = {'$ne': client_id}
         documents = find_in_marker_order(
             self._collections().messages,
             query,
@@ -218,29 +226,31 @@ def find_in_marker_order(
 
     Args:
         messages: The messages collection.
-        query: Filter on the queue's fields, without ``ce``.
+        query: Filter on the queue's fields, without the claim expiry.
         limit: At most this many documents.
         now: The time at which claims are judged.
         unclaimed_only: Skip messages under a live claim.
     """
     if limit <= 0:
         return []  # NOTE: pymongo reads a limit of 0 as "no limit".
-    order = [('k', ASCENDING)]
+    order = [(MessageField.MARKER, ASCENDING)]
     if not unclaimed_only:
         return list(messages.find(query, sort=order, limit=limit))
     # PERF: two scans in marker order, each ending after ``limit`` documents,
     # rather than one filtered scan of the marker index, which would read
     # every claimed message at the queue's head (most of what it reads under
-    # many consumers): lapsed claims (``ce`` in the past) on the index of
-    # messages that record a claim, and messages never or no longer claimed
-    # (``ce`` absent) on the claimable index.
+    # many consumers): lapsed claims (claim expiry in the past) on the index
+    # of messages that record a claim, and messages never or no longer
+    # claimed (no claim expiry) on the claimable index. Both name their index
+    # in a hint: the planner could otherwise race a plan that sorts in memory
+    # or filters every message of the queue.
     #
     # NOTE: lapsed first, its cursor drained before the second query is
     # sent. The two reads are not one snapshot, and a message can change
-    # state between them. A message claimable at both reads is
-    # found by one of them unless it went from "no claim" to "lapsed" in
-    # between, and no write does that: a claim or pop sets ``ce`` to its own
-    # now plus a TTL, in the future of this read's now while clocks agree.
+    # state between them. A message claimable at both reads is found by one
+    # of them unless it went from "no claim" to "lapsed" in between, and no
+    # write does that: a claim or pop sets the claim expiry to its own now
+    # plus a TTL, in the future of this read's now while clocks agree.
     # The other way round (lapsed to unclaimed, by a release) happens at any
     # time, which reading unclaimed first would miss. A message found by
     # both reads is returned once, as the later read saw it. Each read is
@@ -248,20 +258,21 @@ def find_in_marker_order(
     # because of a cut has ``limit`` others below it: it is beyond the page,
     # never skipped by a reader paging on.
     lapsed = messages.find(
-        {**query, 'ce': {'$exists': True, '$lte': now}},
+        # $exists repeats the held index's filter: a query must, to use it.
+        {**query, MessageField.CLAIM_EXPIRES: {'$exists': True, '$lte': now}},
         sort=order,
         limit=limit,
-        **index_hint(messages, 'held'),
+        hint=HELD_INDEX,
     )
     found = {document['_id']: document for document in lapsed}
     unclaimed = messages.find(
-        {**query, 'ce': None},
+        {**query, MessageField.CLAIM_EXPIRES: None},
         sort=order,
         limit=limit,
-        **index_hint(messages, 'claimable'),
+        hint=CLAIMABLE_INDEX,
     )
     found.update((document['_id'], document) for document in unclaimed)
-    merged = sorted(found.values(), key=lambda document: document['k'])
+    merged = sorted(found.values(), key=lambda document: document[MessageField.MARKER])
     return merged[:limit]
 
 
@@ -278,22 +289,28 @@ def _hold_for_pop(
     token = os.urandom(16)
     now_date = to_date(now)
     keys = [candidate['_id'] for candidate in candidates]
-    where = {'p': candidates[0]['p'], 'q': candidates[0]['q']}
+    first = candidates[0]
+    where = _in_queue(first[MessageField.PROJECT], first[MessageField.QUEUE])
     held = collections.messages.update_many(
         {
             '_id': {'$in': keys},
             **where,
             **_live(now),
-            'ce': {'$not': {'$gt': now_date}},
+            MessageField.CLAIM_EXPIRES: {'$not': {'$gt': now_date}},
         },
-        {'$set': {'ci': token, 'ce': to_date(now + POP_HOLD_SECONDS)}},
+        {
+            '$set': {
+                MessageField.CLAIM_ID: token,
+                MessageField.CLAIM_EXPIRES: to_date(now + POP_HOLD_SECONDS),
+            }
+        },
     )
     if held.modified_count == 0:
         return []
     taken = []
     for key in keys:
         deleted = collections.messages.find_one_and_delete(
-            {'_id': key, **where, 'ci': token}
+            {'_id': key, **where, MessageField.CLAIM_ID: token}
         )
         if deleted is not None:
             taken.append(deleted)
@@ -310,19 +327,24 @@ def _new_document(
 ) -> Document:
     document: Document = {
         '_id': bytes.fromhex(message_id),
-        'p': project,
-        'q': queue,
-        'b': dump_json(message.body),
-        't': message.ttl,
-        'c': now,
-        'e': to_date(now + message.ttl),
-        'u': client_id,
+        MessageField.PROJECT: project,
+        MessageField.QUEUE: queue,
+        MessageField.BODY: dump_json(message.body),
+        MessageField.TTL: message.ttl,
+        MessageField.CREATED: now,
+        MessageField.EXPIRES: to_date(now + message.ttl),
+        MessageField.CLIENT_ID: client_id,
     }
     if message.delay > 0:
-        document['d'] = to_date(now + message.delay)
+        document[MessageField.DELAYED_UNTIL] = to_date(now + message.delay)
     return document
+
+
+def _in_queue(project: str, queue: str) -> Document:
+    """Filter for the queue's messages."""
+    return {MessageField.PROJECT: project, MessageField.QUEUE: queue}
 
 
 def _live(now: float) -> Document:
     """Filter for messages that have not expired."""
-    return {'e': {'$gt': to_date(now)}}
+    return {MessageField.EXPIRES: {'$gt': to_date(now)}}

@@ -20,6 +20,9 @@ from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import dump_json
 from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
+from zaqar.storage.mongodb.schema import ClaimField
+from zaqar.storage.mongodb.schema import MessageField
+from zaqar.storage.mongodb.schema import QueueField
 from zaqar.storage.rules import metadata_matches
 
 # Queues read per round when metadata filters are applied in Python.
@@ -37,18 +40,15 @@ class QueueController(Controller, base.QueueController):
     @translate_errors
     def exists(self, name: str, project: str) -> bool:
         """Tell whether the queue exists."""
-        found = self._collections().queues.find_one(
-            {'p': project, 'n': name}, {'_id': 1}
-        )
-        return found is not None
+        return queue_exists(self._collections().queues, name, project)
 
     @translate_errors
     def get_metadata(self, name: str, project: str) -> Metadata:
         """Return the stored metadata; QueueDoesNotExist if missing."""
-        found = self._collections().queues.find_one({'p': project, 'n': name})
+        found = self._collections().queues.find_one(_where(name, project))
         if found is None:
             raise errors.QueueDoesNotExist(name, project)
-        return _load(found['m'])
+        return _load(found[QueueField.METADATA])
 
     @translate_errors
     def set_metadata(
@@ -60,21 +60,22 @@ class QueueController(Controller, base.QueueController):
     ) -> None:
         """Replace the stored metadata, if still ``expected`` when given."""
         queues = self._collections().queues
-        where = {'p': project, 'n': name}
-        text = dump_json(metadata)
+        where = _where(name, project)
+        replace = {'$set': {QueueField.METADATA: dump_json(metadata)}}
         if expected is None:
-            if queues.update_one(where, {'$set': {'m': text}}).matched_count == 0:
+            if queues.update_one(where, replace).matched_count == 0:
                 raise errors.QueueDoesNotExist(name, project)
             return
         found = queues.find_one(where)
         if found is None:
             raise errors.QueueDoesNotExist(name, project)
-        if _load(found['m']) != expected:
+        stored = found[QueueField.METADATA]
+        if _load(stored) != expected:
             raise errors.MetadataConflict(name, project)
         # Compare-and-set on the exact text read: a concurrent replacement
         # makes this match nothing.
         swapped = queues.update_one(
-            {'_id': found['_id'], 'm': found['m']}, {'$set': {'m': text}}
+            {'_id': found['_id'], QueueField.METADATA: stored}, replace
         )
         if swapped.matched_count == 0:
             if queues.find_one(where, {'_id': 1}) is None:
@@ -97,9 +98,11 @@ class QueueController(Controller, base.QueueController):
         missing queue reads like an empty one, but visible to listings.)
         """
         collections = self._collections()
-        collections.queues.delete_one({'p': project, 'n': name})
+        collections.queues.delete_one(_where(name, project))
         self._driver.counters.clear(project, name)
-        collections.claims.delete_many({'p': project, 'q': name})
+        collections.claims.delete_many(
+            {ClaimField.PROJECT: project, ClaimField.QUEUE: name}
+        )
 
     @translate_errors
     def list(
@@ -119,19 +122,20 @@ class QueueController(Controller, base.QueueController):
         while len(found) < limit:
             documents = _names_after(queues, project, after, name_contains, batch)
             for document in documents:
-                metadata = _load(document['m'])
+                metadata = _load(document[QueueField.METADATA])
                 if metadata_matches(metadata, metadata_filter) and len(found) < limit:
-                    info = QueueInfo(document['n'], metadata if detailed else None)
+                    queue_name = document[QueueField.NAME]
+                    info = QueueInfo(queue_name, metadata if detailed else None)
                     found.append(info)
             if len(documents) < batch:
                 break
-            after = documents[-1]['n']
+            after = documents[-1][QueueField.NAME]
         return found
 
     @translate_errors
     def count(self, project: str) -> int:
         """Return how many queues the project has."""
-        return self._collections().queues.count_documents({'p': project})
+        return self._collections().queues.count_documents({QueueField.PROJECT: project})
 
     @translate_errors
     def stats(self, name: str, project: str) -> QueueStats:
@@ -143,24 +147,33 @@ class QueueController(Controller, base.QueueController):
         now_date = to_date(now)
         # One pass in marker order over the live messages, via the marker
         # index: counts plus the first and last.
+        claim_expires = f'${MessageField.CLAIM_EXPIRES}'
+        created = f'${MessageField.CREATED}'
         pipeline: list[Document] = [
-            {'$match': {**snapshot.committed(), 'e': {'$gt': now_date}}},
-            {'$sort': {'k': ASCENDING}},
+            {
+                '$match': {
+                    **snapshot.committed(),
+                    MessageField.EXPIRES: {'$gt': now_date},
+                }
+            },
+            {'$sort': {MessageField.MARKER: ASCENDING}},
             {
                 '$group': {
                     '_id': None,
                     'total': {'$sum': 1},
-                    'claimed': {'$sum': {'$cond': [{'$gt': ['$ce', now_date]}, 1, 0]}},
+                    'claimed': {
+                        '$sum': {'$cond': [{'$gt': [claim_expires, now_date]}, 1, 0]}
+                    },
                     'oldest_id': {'$first': '$_id'},
-                    'oldest_created': {'$first': '$c'},
+                    'oldest_created': {'$first': created},
                     'newest_id': {'$last': '$_id'},
-                    'newest_created': {'$last': '$c'},
+                    'newest_created': {'$last': created},
                 }
             },
         ]
         groups = list(self._collections().messages.aggregate(pipeline))
-        # A server groups nothing into no group; mongomock into an empty one.
-        if not groups or not groups[0]['total']:
+        # No live committed message: a $group of no documents outputs none.
+        if not groups:
             return QueueStats()
         (group,) = groups
         return QueueStats(
@@ -184,8 +197,8 @@ def ensure_queue(
     """
     try:
         result = queues.update_one(
-            {'p': project, 'n': name},
-            {'$setOnInsert': {'m': dump_json(metadata or {})}},
+            _where(name, project),
+            {'$setOnInsert': {QueueField.METADATA: dump_json(metadata or {})}},
             upsert=True,
         )
     except DuplicateKeyError:
@@ -195,7 +208,7 @@ def ensure_queue(
 
 def queue_exists(queues: Collection[Document], name: str, project: str) -> bool:
     """Tell whether the queue document exists."""
-    return queues.find_one({'p': project, 'n': name}, {'_id': 1}) is not None
+    return queues.find_one(_where(name, project), {'_id': 1}) is not None
 
 
 def restore_queue(queues: Collection[Document], name: str, project: str) -> None:
@@ -212,8 +225,8 @@ def restore_queue(queues: Collection[Document], name: str, project: str) -> None
 
 def queue_metadata(queues: Collection[Document], name: str, project: str) -> Metadata:
     """Return the queue's stored metadata; a missing queue has none."""
-    found = queues.find_one({'p': project, 'n': name}, {'m': 1})
-    return {} if found is None else _load(found['m'])
+    found = queues.find_one(_where(name, project), {QueueField.METADATA: 1})
+    return {} if found is None else _load(found[QueueField.METADATA])
 
 
 def _names_after(
@@ -223,13 +236,23 @@ def _names_after(
     name_contains: str | None,
     limit: int,
 ) -> list[Document]:
-    query: Document = {'p': project, 'n': {'$gt': after}}
+    names: Document = {'$gt': after}
     if name_contains:
         # Escaped: a literal, case-sensitive substring, as in the other drivers.
-        query['n']['$regex'] = re.escape(name_contains)
+        names['$regex'] = re.escape(name_contains)
     return list(
-        queues.find(query, {'n': 1, 'm': 1}, sort=[('n', ASCENDING)], limit=limit)
+        queues.find(
+            {QueueField.PROJECT: project, QueueField.NAME: names},
+            {QueueField.NAME: 1, QueueField.METADATA: 1},
+            sort=[(QueueField.NAME, ASCENDING)],
+            limit=limit,
+        )
     )
+
+
+def _where(name: str, project: str) -> Document:
+    """Filter selecting the queue's document."""
+    return {QueueField.PROJECT: project, QueueField.NAME: name}
 
 
 def _summary(key: bytes, created: float, now: float) -> MessageSummary:

@@ -1,39 +1,24 @@
 """Collections, documents and indexes of the MongoDB driver.
 
 Field names are one or two letters: they are repeated in every document, and
-MongoDB stores them in each one.
+MongoDB stores them in each one. The same letter means different things in
+different collections (``t`` is a message's TTL but the time a counter last
+changed), so the code never spells them out: it names them through the
+per-collection classes below, which say what each field holds. The stored
+names are what existing databases hold; changing one means migrating data.
 
-``queues``: one document per queue::
-
-    {_id: ObjectId, p: project, n: name, m: metadata as JSON text}
+``queues``: one document per queue (:class:`QueueField`).
 
 ``counters``: one document per queue that ever had a message; deleting the
-queue keeps it, so markers are never reused (see :mod:`.counters`)::
+queue keeps it, so markers are never reused (:class:`CounterField`, and
+:mod:`.counters` for how they are used).
 
-    {_id: ObjectId, p: project, q: queue,
-     v: highest committed marker, r: revision (+1 on every change),
-     w: token of the post that made the last commit (None before any),
-     b: value of v before the last commit,
-     t: when it last changed (driver clock, seconds)}
+``messages``: one document per message (:class:`MessageField`).
 
-``messages``: one document per message::
+``claims``: one document per claim (:class:`ClaimField`).
 
-    {_id: 16-byte id, p: project, q: queue, k: marker,
-     b: body as JSON text, t: reported TTL (seconds), c: created (driver
-     clock, seconds), e: expires (Date), d: visible from (Date; only on
-     delayed messages), u: the poster's client id,
-     ci: id of the claim it records (absent when none), ce: that claim's
-     expiry (Date; absent when none), cc: claim count (absent means 0),
-     pr, pw, pt: pending stamp of the post that wrote it (revision read,
-     token of the post's attempt, and when it was stamped, driver clock
-     seconds; removed once the next post commits or gc() finds the
-     queue idle),
-     oq, ok: queue and marker a dead-letter move in flight came from}
-
-``claims``: one document per claim::
-
-    {_id: 16-byte id, p: project, q: queue, t: TTL, g: grace,
-     u: created or last renewed (driver clock, seconds), e: expires (Date)}
+Every document also has MongoDB's own ``_id``: an ObjectId for queues and
+counters, the 16 bytes of the message or claim id for messages and claims.
 
 Bodies and metadata are stored as JSON text rather than BSON documents: JSON
 keys may start with ``$`` or contain dots, integers may exceed 64 bits, and
@@ -45,9 +30,75 @@ Expiry times are BSON dates so that TTL indexes can use them.
 from __future__ import annotations
 
 from typing import Any
+from typing import Final
 
 from pymongo import ASCENDING
 from pymongo import IndexModel
+
+
+class QueueField:
+    """Fields of a ``queues`` document."""
+
+    PROJECT: Final = 'p'  # the project the queue belongs to
+    NAME: Final = 'n'  # the queue's name
+    METADATA: Final = 'm'  # the queue's metadata, as JSON text
+
+
+class CounterField:
+    """Fields of a ``counters`` document."""
+
+    PROJECT: Final = 'p'  # the project of the queue counted
+    QUEUE: Final = 'q'  # the name of the queue counted
+    VALUE: Final = 'v'  # highest committed marker
+    REVISION: Final = 'r'  # +1 on every change of the document
+    WRITER: Final = 'w'  # token of the post that made the last commit; None before
+    BASE: Final = 'b'  # the VALUE before the last commit
+    CHANGED: Final = 't'  # when the document last changed (driver clock, seconds)
+
+
+class MessageField:
+    """Fields of a ``messages`` document.
+
+    The last five are only there for a while (see :mod:`.counters`): the
+    post or dead-letter move that writes the document stamps it (the origin
+    fields are a move's only), and the stamp is removed once the next post
+    to the queue commits, or gc() finds the queue idle.
+    """
+
+    PROJECT: Final = 'p'  # the project of the message's queue
+    QUEUE: Final = 'q'  # the name of the message's queue
+    MARKER: Final = 'k'  # the message's position in its queue
+    BODY: Final = 'b'  # the body, as JSON text
+    TTL: Final = 't'  # the TTL reported to clients (seconds)
+    CREATED: Final = 'c'  # when it was posted (driver clock, seconds)
+    EXPIRES: Final = 'e'  # when it expires (Date)
+    DELAYED_UNTIL: Final = 'd'  # visible from then on (Date; only if delayed)
+    CLIENT_ID: Final = 'u'  # the poster's client id, for echo
+    CLAIM_ID: Final = 'ci'  # the id of the claim it records (absent when none)
+    CLAIM_EXPIRES: Final = 'ce'  # that claim's expiry (Date; absent when none)
+    CLAIM_COUNT: Final = 'cc'  # how often it was claimed (absent means 0)
+    PENDING_REVISION: Final = 'pr'  # the counter revision its writer read
+    PENDING_WRITER: Final = 'pw'  # a token of its writer's attempt
+    PENDING_SINCE: Final = 'pt'  # when it was stamped (driver clock, seconds)
+    ORIGIN_QUEUE: Final = 'oq'  # queue a dead-letter move in flight came from
+    ORIGIN_MARKER: Final = 'ok'  # its marker in that queue
+
+
+class ClaimField:
+    """Fields of a ``claims`` document."""
+
+    PROJECT: Final = 'p'  # the project of the claimed queue
+    QUEUE: Final = 'q'  # the name of the claimed queue
+    TTL: Final = 't'  # the claim's TTL (seconds)
+    GRACE: Final = 'g'  # the grace its messages get past it (seconds)
+    UPDATED: Final = 'u'  # created or last renewed (driver clock, seconds)
+    EXPIRES: Final = 'e'  # when it expires (Date)
+
+
+# Indexes that queries name in a hint, so that the two cannot drift apart.
+CLAIMABLE_INDEX: Final = 'claimable'
+HELD_INDEX: Final = 'held'
+PENDING_INDEX: Final = 'pending'
 
 # Every query the driver makes is served by one of these. TTL indexes
 # (expireAfterSeconds=0) also let the server reclaim space by its own clock
@@ -56,49 +107,87 @@ from pymongo import IndexModel
 INDEXES: dict[str, list[IndexModel]] = {
     'queues': [
         # Lookups, listing in name order, counting, and create's uniqueness.
-        IndexModel([('p', ASCENDING), ('n', ASCENDING)], name='queue', unique=True),
+        IndexModel(
+            [(QueueField.PROJECT, ASCENDING), (QueueField.NAME, ASCENDING)],
+            name='queue',
+            unique=True,
+        ),
     ],
     'counters': [
-        IndexModel([('p', ASCENDING), ('q', ASCENDING)], name='queue', unique=True),
+        IndexModel(
+            [(CounterField.PROJECT, ASCENDING), (CounterField.QUEUE, ASCENDING)],
+            name='queue',
+            unique=True,
+        ),
     ],
     'messages': [
         # Marker order for listing, stats and posts; uniqueness is what
         # keeps two posts from taking the same markers (see counters.py).
         IndexModel(
-            [('p', ASCENDING), ('q', ASCENDING), ('k', ASCENDING)],
+            [
+                (MessageField.PROJECT, ASCENDING),
+                (MessageField.QUEUE, ASCENDING),
+                (MessageField.MARKER, ASCENDING),
+            ],
             name='marker',
             unique=True,
         ),
-        # Unclaimed messages in marker order: they have no ``ce`` (indexed as
-        # null, an equality, so the scan runs in marker order).
+        # Unclaimed messages in marker order: they have no claim expiry
+        # (indexed as null, an equality, so the scan runs in marker order).
         IndexModel(
-            [('p', ASCENDING), ('q', ASCENDING), ('ce', ASCENDING), ('k', ASCENDING)],
-            name='claimable',
+            [
+                (MessageField.PROJECT, ASCENDING),
+                (MessageField.QUEUE, ASCENDING),
+                (MessageField.CLAIM_EXPIRES, ASCENDING),
+                (MessageField.MARKER, ASCENDING),
+            ],
+            name=CLAIMABLE_INDEX,
         ),
         # Messages that record a claim, lapsed or not, in marker order: the
         # scan for lapsed claims reads these keys in marker order, checks
-        # ``ce`` in the key and stops after as many as it wants, instead of
-        # sorting every lapsed message in memory. Equality, sort, then range
-        # fields, as MongoDB advises; partial (queries must name the filter,
-        # ``ce: {$exists: true}``), so unclaimed messages take no room.
+        # the claim expiry in the key and stops after as many as it wants,
+        # instead of sorting every lapsed message in memory. Equality, sort,
+        # then range fields, as MongoDB advises; partial (queries must repeat
+        # the filter), so unclaimed messages take no room.
         IndexModel(
-            [('p', ASCENDING), ('q', ASCENDING), ('k', ASCENDING), ('ce', ASCENDING)],
-            name='held',
-            partialFilterExpression={'ce': {'$exists': True}},
+            [
+                (MessageField.PROJECT, ASCENDING),
+                (MessageField.QUEUE, ASCENDING),
+                (MessageField.MARKER, ASCENDING),
+                (MessageField.CLAIM_EXPIRES, ASCENDING),
+            ],
+            name=HELD_INDEX,
+            partialFilterExpression={MessageField.CLAIM_EXPIRES: {'$exists': True}},
         ),
         # A claim's messages; sparse, as most messages record no claim.
-        IndexModel([('ci', ASCENDING)], name='claim', sparse=True),
+        IndexModel([(MessageField.CLAIM_ID, ASCENDING)], name='claim', sparse=True),
         # Pending documents by the time they were stamped, for gc() to find
         # the ones left too long (see counters.py); sparse, as only posts in
         # flight and each queue's last batch carry a stamp.
-        IndexModel([('pt', ASCENDING)], name='pending', sparse=True),
-        IndexModel([('e', ASCENDING)], name='expiry', expireAfterSeconds=0),
+        IndexModel(
+            [(MessageField.PENDING_SINCE, ASCENDING)], name=PENDING_INDEX, sparse=True
+        ),
+        IndexModel(
+            [(MessageField.EXPIRES, ASCENDING)], name='expiry', expireAfterSeconds=0
+        ),
     ],
     'claims': [
-        IndexModel([('p', ASCENDING), ('q', ASCENDING)], name='queue'),
-        IndexModel([('e', ASCENDING)], name='expiry', expireAfterSeconds=0),
+        IndexModel(
+            [(ClaimField.PROJECT, ASCENDING), (ClaimField.QUEUE, ASCENDING)],
+            name='queue',
+        ),
+        IndexModel(
+            [(ClaimField.EXPIRES, ASCENDING)], name='expiry', expireAfterSeconds=0
+        ),
     ],
 }
 
-# Fields of a message that only exist while its post or move is in flight.
-PENDING_FIELDS: dict[str, Any] = {'pr': '', 'pw': '', 'pt': '', 'oq': '', 'ok': ''}
+# An $unset of the fields of a message that only exist while its post or
+# move is in flight.
+PENDING_FIELDS: dict[str, Any] = {
+    MessageField.PENDING_REVISION: '',
+    MessageField.PENDING_WRITER: '',
+    MessageField.PENDING_SINCE: '',
+    MessageField.ORIGIN_QUEUE: '',
+    MessageField.ORIGIN_MARKER: '',
+}
