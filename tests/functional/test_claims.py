@@ -1,4 +1,8 @@
-"""Claims over HTTP (fact sheet §6.2-§6.8)."""
+"""Claims over HTTP.
+
+The routes are described in the OpenAPI description (``.../claims``), the
+semantics in doc/http-api.md, "Message lifecycle".
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from .helpers import post_messages
 def test_claim_answers_201_with_claimed_messages(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §6.2: Location and ?claim_id= hrefs; own messages too."""
+    """OpenAPI: POST .../claims: Location and ?claim_id= hrefs; own messages too."""
     ids = post_messages(client, 'work', 'a', 'b', 'c')
     result = client.simulate_post(
         '/v2/queues/work/claims', params={'limit': 2}, json={'ttl': 120, 'grace': 60}
@@ -43,7 +47,10 @@ def test_claim_answers_201_with_claimed_messages(
 def test_claim_uses_defaults_for_missing_body_and_null_values(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §12: python-zaqarclient sends nulls for omitted values."""
+    """python-zaqarclient sends nulls for omitted values.
+
+    See doc/http-api.md, "Client compatibility".
+    """
     post_messages(client, 'defaults', 1, 2)
     for body in (None, {'ttl': None, 'grace': None}):
         result = client.simulate_post(
@@ -123,7 +130,7 @@ def test_claim_refuses_bad_requests(
 def test_claim_get_reports_age_ttl_and_messages(
     client: falcon.testing.TestClient, clock: ManualClock
 ) -> None:
-    """Fact sheet §6.3."""
+    """OpenAPI: GET .../claims/{claim_id}"""
     post_messages(client, 'look', 'a', 'b')
     claim_id, _ = claim(client, 'look', ttl=200)
     clock.advance(15)
@@ -192,7 +199,7 @@ def test_expired_claim_releases_its_messages(
 def test_release_makes_messages_claimable_and_is_idempotent(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §6.5."""
+    """OpenAPI: DELETE .../claims/{claim_id}"""
     post_messages(client, 'release', 'a')
     claim_id, _ = claim(client, 'release')
     path = f'/v2/queues/release/claims/{claim_id}'
@@ -210,7 +217,7 @@ def test_release_makes_messages_claimable_and_is_idempotent(
 def test_renewal_resets_age_and_sets_the_new_ttl(
     client: falcon.testing.TestClient, clock: ManualClock
 ) -> None:
-    """Fact sheet §6.4."""
+    """OpenAPI: PATCH .../claims/{claim_id}"""
     post_messages(client, 'renew', 'a', ttl=3600)
     claim_id, _ = claim(client, 'renew', ttl=60)
     path = f'/v2/queues/renew/claims/{claim_id}'
@@ -265,7 +272,7 @@ def test_renewal_with_empty_object_uses_defaults(
 def test_claim_extends_short_lived_messages_by_ttl_plus_grace(
     client: falcon.testing.TestClient, clock: ManualClock
 ) -> None:
-    """Fact sheet §6.7."""
+    """http-api.md, Message lifecycle"""
     [short_id] = post_messages(client, 'extend', 'short', ttl=60)
     [long_id] = post_messages(client, 'extend', 'long', ttl=3600)
     claim_id, messages = claim(client, 'extend', ttl=120, grace=90)
@@ -288,7 +295,10 @@ def test_claim_extends_short_lived_messages_by_ttl_plus_grace(
 def test_dead_letter_queue_receives_messages_past_max_claim_count(
     client: falcon.testing.TestClient, clock: ManualClock
 ) -> None:
-    """Fact sheet §6.8: delivered at most _max_claim_count times, then moved."""
+    """Delivered at most _max_claim_count times, then moved.
+
+    See doc/http-api.md, "Message lifecycle".
+    """
     client.simulate_put(
         '/v2/queues/jobs',
         json={
@@ -318,7 +328,7 @@ def test_dead_letter_queue_receives_messages_past_max_claim_count(
 
 
 def test_claims_are_scoped_by_project(make_client: ClientFactory) -> None:
-    """Fact sheet §1.5: B cannot claim, read, renew or release A's claims."""
+    """http-api.md, Projects: B cannot claim, read, renew or release A's claims."""
     alice = make_client()
     bob = make_client(PROJECT_B)
     [message_id] = post_messages(alice, 'jobs', 'secret')

@@ -1,4 +1,4 @@
-"""Storage failures and unexpected errors (fact sheet §1.2, §1.8).
+"""Storage failures and unexpected errors (doc/http-api.md, "Errors").
 
 A faulty driver raises ``StorageUnavailable`` from every controller method,
 as a driver does when its backend is down.
@@ -155,7 +155,7 @@ def test_validation_still_wins_over_storage_failures(
 def test_ping_reports_unreachable_storage_but_head_does_not_look(
     faulty_client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §3.2."""
+    """http-api.md, Versions and routes"""
     result = faulty_client.simulate_get('/v2/ping')
     assert result.status_code == 503
     assert result.content == b''

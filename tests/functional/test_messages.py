@@ -1,4 +1,8 @@
-"""Posting, listing, reading and deleting messages (fact sheet §5, §6.9)."""
+"""Posting, listing, reading and deleting messages.
+
+The routes are described in the OpenAPI description (``.../messages``), the
+semantics in doc/http-api.md, "Message lifecycle".
+"""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ def reader(make_client: ClientFactory) -> falcon.testing.TestClient:
 def test_post_answers_201_with_resources_in_order(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §5.1."""
+    """OpenAPI: POST .../messages"""
     result = client.simulate_post(
         '/v2/queues/posts/messages',
         json={'messages': [{'body': 'first', 'ttl': 300}, {'body': {'n': 2}}]},
@@ -233,7 +237,7 @@ def test_chunked_post_without_length_is_read_bounded(
 def test_listing_hides_own_messages_unless_echo(
     client: falcon.testing.TestClient, reader: falcon.testing.TestClient
 ) -> None:
-    """Fact sheet §1.4, §5.2."""
+    """http-api.md, Headers; OpenAPI: GET .../messages"""
     post_messages(client, 'echo', 'from-client')
     post_messages(reader, 'echo', 'from-reader')
     own = client.simulate_get('/v2/queues/echo/messages')
@@ -255,7 +259,7 @@ def test_listing_of_a_missing_queue_is_an_empty_page(
 def test_listing_pages_in_fifo_order_until_an_empty_page(
     client: falcon.testing.TestClient, reader: falcon.testing.TestClient
 ) -> None:
-    """Fact sheet §1.10, §6.1."""
+    """http-api.md, Paging; http-api.md, Markers and ordering"""
     post_messages(client, 'paged', *range(5))
     post_messages(client, 'paged', *range(5, 7))
     pages = follow_pages(reader, '/v2/queues/paged/messages', 'messages', limit=3)
@@ -353,7 +357,7 @@ def test_claimed_messages_are_listed_only_with_include_claimed(
 def test_delay_is_ignored_on_a_queue_without_default_delay(
     client: falcon.testing.TestClient, reader: falcon.testing.TestClient
 ) -> None:
-    """Fact sheet §6.9: non-delay queues drop "delay"."""
+    """http-api.md, Message lifecycle: non-delay queues drop "delay"."""
     post_messages(client, 'nodelay', 'now', delay=300)
     listed = reader.simulate_get('/v2/queues/nodelay/messages')
     assert bodies(listed.json['messages']) == ['now']
@@ -445,7 +449,7 @@ def test_get_shows_a_claimed_message_with_its_claim(
 def test_get_many_accepts_both_id_list_forms(
     client: falcon.testing.TestClient, form: str
 ) -> None:
-    """Fact sheet §1.9, §5.3."""
+    """http-api.md, Query strings; OpenAPI: GET .../messages?ids="""
     ids = post_messages(client, 'many', 'a', 'b', 'c')
     wanted = [ids[0], ids[2], uuid.uuid4().hex, 'junk']
     if form == 'comma':
@@ -488,7 +492,7 @@ def test_get_many_limits_the_number_of_ids(client: falcon.testing.TestClient) ->
 def test_bulk_delete_removes_listed_messages_even_claimed(
     client: falcon.testing.TestClient, form: str
 ) -> None:
-    """Fact sheet §5.5, §13.11."""
+    """OpenAPI: DELETE .../messages; http-api.md, Message lifecycle"""
     ids = post_messages(client, 'bulk', 'a', 'b', 'c')
     claim(client, 'bulk', limit=1)
     doomed = [ids[0], ids[1], uuid.uuid4().hex, 'junk']
@@ -534,7 +538,7 @@ def test_pop_with_a_non_integer_is_invalid_parameter(
 def test_pop_removes_unclaimed_messages_oldest_first(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §5.5: raw shape, claimed messages skipped."""
+    """OpenAPI: DELETE .../messages: raw shape, claimed messages skipped."""
     post_messages(client, 'pops', 'a', 'b', 'c', 'd')
     claim(client, 'pops', limit=1)
     result = client.simulate_delete('/v2/queues/pops/messages', params={'pop': 2})
@@ -554,7 +558,7 @@ def test_pop_removes_unclaimed_messages_oldest_first(
     assert empty.json == {'messages': []}
 
 
-# Single delete and claims (fact sheet §6.6)
+# Single delete and claims (http-api.md, Message lifecycle)
 
 
 def test_delete_of_unclaimed_message_without_claim_id(
@@ -684,7 +688,7 @@ def test_delete_of_expired_claim_message_without_claim_id(
 def test_checksum_is_added_when_enabled(
     conf: cfg.ConfigOpts, storage: DataDriver
 ) -> None:
-    """Fact sheet §5, §6.11."""
+    """OpenAPI: .../messages; http-api.md, Client compatibility"""
     conf.set_override('enable_checksum', True)
     client = falcon.testing.TestClient(
         create_app(conf, storage=storage), headers=headers()
@@ -709,7 +713,7 @@ def test_checksum_is_absent_by_default(client: falcon.testing.TestClient) -> Non
 
 
 def test_messages_are_scoped_by_project(make_client: ClientFactory) -> None:
-    """Fact sheet §1.5: B can neither see nor delete nor pop A's messages."""
+    """http-api.md, Projects: B can neither see nor delete nor pop A's messages."""
     alice = make_client()
     bob = make_client('project-b')
     ids = post_messages(alice, 'shared', 'a1', 'a2', 'a3')

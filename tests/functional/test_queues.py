@@ -1,4 +1,4 @@
-"""Queues over HTTP (fact sheet §4.1-§4.7)."""
+"""Queues over HTTP, as the OpenAPI description says (``/v2/queues...``)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ DEFAULTS = {
 
 
 def test_put_creates_then_reports_existing(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §4.4: 201 then 204, both with a relative Location."""
+    """201 then 204, both with a relative Location."""
     first = client.simulate_put('/v2/queues/fresh', json={'colour': 'red'})
     assert first.status_code == 201
     assert first.headers['location'] == '/v2/queues/fresh'
@@ -52,7 +52,7 @@ def test_put_without_body_creates_an_empty_queue(
 def test_get_of_a_missing_queue_returns_the_defaults(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §4.5."""
+    """OpenAPI: GET /v2/queues/{queue_name}"""
     result = client.simulate_get('/v2/queues/ghost')
     assert result.status_code == 200
     assert result.json == DEFAULTS
@@ -85,7 +85,7 @@ def test_head_tells_whether_the_queue_exists(
 def test_delete_is_idempotent_and_removes_messages(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §4.7."""
+    """OpenAPI: DELETE /v2/queues/{queue_name}"""
     post_messages(client, 'doomed', 'a', 'b')
     assert client.simulate_delete('/v2/queues/doomed').status_code == 204
     assert client.simulate_delete('/v2/queues/doomed').status_code == 204
@@ -160,7 +160,7 @@ def test_put_refuses_bad_utf8(client: falcon.testing.TestClient) -> None:
 
 
 def test_empty_listing_has_no_links(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §1.10, §13.1: 200 with an empty links list."""
+    """200 with an empty links list (doc/http-api.md, "Paging")."""
     result = client.simulate_get('/v2/queues')
     assert result.status_code == 200
     assert result.json == {'queues': [], 'links': []}
@@ -230,7 +230,7 @@ def test_listing_filters_by_name_and_metadata(
 def test_listing_next_link_keeps_metadata_filters(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Deliberate fix of fact sheet §13.16."""
+    """deliberate choice, differences.md, Queue listing"""
     for index in range(3):
         client.simulate_put(f'/v2/queues/ops{index}', json={'team': 'ops'})
         client.simulate_put(f'/v2/queues/dev{index}', json={'team': 'dev'})
@@ -277,7 +277,7 @@ def test_listing_refuses_bad_query_parameters(
 
 
 def test_blank_query_values_are_ignored(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §1.9."""
+    """http-api.md, Query strings"""
     client.simulate_put('/v2/queues/blank')
     result = client.simulate_get('/v2/queues', query_string='limit=&detailed=&x=')
     assert result.status_code == 200
@@ -290,7 +290,7 @@ def test_blank_query_values_are_ignored(client: falcon.testing.TestClient) -> No
 def test_patch_applies_add_replace_remove_and_returns_everything(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §4.6."""
+    """OpenAPI: PATCH /v2/queues/{queue_name}"""
     client.simulate_put('/v2/queues/p', json={'a': 1, 'b': 2})
     result = patch_queue(
         client,
@@ -311,7 +311,10 @@ def test_patch_applies_add_replace_remove_and_returns_everything(
 def test_patch_accepts_removal_of_reserved_keys_never_stored(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §4.6: python-zaqarclient removes every key it saw."""
+    """python-zaqarclient removes every key it saw.
+
+    See doc/http-api.md, "Client compatibility".
+    """
     client.simulate_put('/v2/queues/zc', json={'old': 1})
     current = client.simulate_get('/v2/queues/zc').json
     new_meta = {'fresh': 'yes', '_default_message_ttl': 300}
@@ -429,7 +432,7 @@ def test_patch_refuses_bad_documents(
 
 
 def test_queues_are_scoped_by_project(make_client: ClientFactory) -> None:
-    """Fact sheet §1.5."""
+    """http-api.md, Projects"""
     alice = make_client()
     bob = make_client(PROJECT_B)
     alice.simulate_put('/v2/queues/same', json={'owner': 'alice'})

@@ -1,4 +1,7 @@
-"""Header and request checks on real routes (fact sheet §1.2-§1.4)."""
+"""Header and request checks on real routes.
+
+See doc/http-api.md, "Request checks" and "Headers".
+"""
 
 from __future__ import annotations
 
@@ -116,7 +119,7 @@ def test_off_mode_accepts_any_client_id_of_allowed_length(
 def test_form_urlencoded_body_is_refused_first(
     bare: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §1.2: item 2 wins over Accept and header checks."""
+    """http-api.md, Request checks: item 2 wins over Accept and header checks."""
     result = bare.simulate_post(
         '/v2/queues/q/messages',
         body='messages=1',
@@ -173,7 +176,7 @@ def test_malformed_accept_header_is_406_not_500(
 def test_invalid_queue_names_are_refused_on_every_queue_route(
     client: falcon.testing.TestClient, method: str, path: str
 ) -> None:
-    """Fact sheet §4.1."""
+    """http-api.md, Request checks"""
     result = client.simulate_request(method, path)
     assert result.status_code == 400
     assert result.json == {
@@ -203,7 +206,7 @@ def test_long_project_ids_are_refused_on_queue_routes_only(
 def test_dashed_and_undashed_client_ids_are_one_client(
     make_client: object,
 ) -> None:
-    """Fact sheet §1.4: echo filtering compares the UUID, not its spelling."""
+    """http-api.md, Headers: echo filtering compares the UUID, not its spelling."""
     value = uuid.uuid4()
     dashed = make_client(PROJECT_A, str(value))  # type: ignore[operator]
     undashed = make_client(PROJECT_A, value.hex.upper())  # type: ignore[operator]

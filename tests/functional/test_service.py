@@ -1,4 +1,4 @@
-"""Versions, home document, ping and health (fact sheet §1.1, §3)."""
+"""Versions, home document, ping and health (http-api.md, Versions and routes)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .helpers import post_messages
 
 
 def test_root_lists_versions_without_any_header(app: falcon.App) -> None:
-    """Fact sheet §1.1: GET / is public and answers 300."""
+    """http-api.md, Versions and routes: GET / is public and answers 300."""
     result = falcon.testing.TestClient(app).simulate_get('/')
     assert result.status_code == 300
     assert result.headers['content-type'] == 'application/json'
@@ -33,7 +33,7 @@ def test_root_lists_versions_without_any_header(app: falcon.App) -> None:
 def test_home_document_is_served_with_and_without_slash(
     client: falcon.testing.TestClient, path: str
 ) -> None:
-    """Fact sheet §3.1: JSON-home, cacheable for a day."""
+    """http-api.md, Versions and routes: JSON-home, cacheable for a day."""
     result = client.simulate_get(path)
     assert result.status_code == 200
     assert result.headers['content-type'] == 'application/json-home'
@@ -51,7 +51,7 @@ def test_home_document_needs_the_usual_headers(app: falcon.App) -> None:
 
 
 def test_ping_get_and_head_answer_204(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §3.2."""
+    """http-api.md, Versions and routes"""
     for method in ('GET', 'HEAD'):
         result = client.simulate_request(method, '/v2/ping')
         assert result.status_code == 204
@@ -68,7 +68,7 @@ def test_ping_still_needs_client_id_and_project(app: falcon.App) -> None:
 def test_health_is_absent_unless_admin_mode(
     client: falcon.testing.TestClient,
 ) -> None:
-    """Fact sheet §1.1: without admin_mode the route does not exist."""
+    """Without admin_mode the route does not exist."""
     result = client.simulate_get('/v2/health', headers={'X-Roles': 'admin'})
     assert result.status_code == 404
 
@@ -80,7 +80,7 @@ def admin_app(conf: cfg.ConfigOpts, storage: DataDriver) -> falcon.App:
 
 
 def test_health_needs_the_admin_role(admin_app: falcon.App) -> None:
-    """Fact sheet §1.6: policy failure is 403 "Not authorized"."""
+    """http-api.md, Errors: policy failure is 403 "Not authorized"."""
     client = falcon.testing.TestClient(admin_app, headers=headers())
     for roles in (None, 'member', 'administrator, reader'):
         extra = {'X-Roles': roles} if roles is not None else {}
@@ -110,7 +110,7 @@ def test_health_reports_reachability_and_message_volume(
 
 
 def test_unknown_paths_are_bare_404(client: falcon.testing.TestClient) -> None:
-    """Fact sheet §1.1; absent features (subscriptions, topics, pools)."""
+    """Absent features (subscriptions, topics, pools) have no routes."""
     for path in (
         '/v3',
         '/v2/nothing',
@@ -144,7 +144,7 @@ def test_unknown_paths_are_bare_404(client: falcon.testing.TestClient) -> None:
 def test_unsupported_methods_are_405_with_allow(
     make_client: ClientFactory, method: str, path: str, allowed: set[str]
 ) -> None:
-    """Fact sheet §1.1: 405 wins over every header check."""
+    """http-api.md, Versions and routes: 405 wins over every header check."""
     bare = falcon.testing.TestClient(make_client().app)
     result = bare.simulate_request(method, path, headers={'Accept': 'text/html'})
     assert result.status_code == 405
@@ -156,7 +156,7 @@ def test_unsupported_methods_are_405_with_allow(
 def test_project_header_fallbacks_reach_the_same_project(
     make_client: ClientFactory,
 ) -> None:
-    """Fact sheet §1.3: X-Tenant-Id and X-Tenant stand in for X-Project-ID."""
+    """http-api.md, Headers: X-Tenant-Id and X-Tenant stand in for X-Project-ID."""
     client = make_client()
     post_messages(client, 'shared', 'hello')
     app = client.app

@@ -1,4 +1,7 @@
-"""Pre-signed URLs over HTTP: ``POST .../share`` and ``URL-*`` headers (§4.10)."""
+"""Pre-signed URLs over HTTP: ``POST .../share`` and ``URL-*`` headers.
+
+See doc/http-api.md, "Pre-signed URLs".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Queue stats and purge (fact sheet §4.8, §4.9)."""
+"""Queue stats and purge (OpenAPI: GET .../stats; OpenAPI: POST .../purge)."""
 
 from __future__ import annotations
 

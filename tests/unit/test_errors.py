@@ -1,4 +1,4 @@
-"""Unit tests of the error table (fact sheet §1.8, §6.6)."""
+"""Unit tests of the error table (doc/http-api.md, "Errors")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Unit tests of the request checks and their order (fact sheet §1.2-§1.4)."""
+"""Unit tests of the request checks and their order.
+
+See doc/http-api.md, "Request checks" and "Headers".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Applying parsed JSON-patch operations to queue metadata (fact sheet §4.6)."""
+"""Applying parsed JSON-patch operations to queue metadata."""
 
 from __future__ import annotations
 

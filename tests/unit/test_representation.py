@@ -1,4 +1,4 @@
-"""Unit tests of the wire shapes (fact sheet §1.10, §4.8, §5, §6.3)."""
+"""Unit tests of the wire shapes (the OpenAPI description's schemas)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ QUEUE = '/v2/queues/q'
 
 
 def test_signature_is_upstreams_hmac_over_backslash_n_joined_fields() -> None:
-    """Fact sheet §4.10: the separators are the two characters \\ and n."""
+    """http-api.md, Pre-signed URLs: the separators are the two characters \\ and n."""
     grant = signed_url.Grant.of(
         ['/v2/queues/q/messages', '/v2/queues/q/claims'],
         ['POST', 'GET'],

@@ -154,10 +154,11 @@ def translate_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def unavailable(ex: PyMongoError) -> errors.StorageUnavailable:
-    """Log a backend failure and return the error to raise for it.
+    """Return the error to raise for a backend failure.
 
-    pymongo's messages name hosts and operations, never credentials.
+    Not logged here: whoever handles the error logs it once, with what the
+    failure interrupted (the transport names the request). pymongo's
+    messages name hosts and operations, never credentials.
     """
     text = f'MongoDB error: {type(ex).__name__}: {describe_exception(ex)}'
-    LOG.error('%s', text)
     return errors.StorageUnavailable(text)

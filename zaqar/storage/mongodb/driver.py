@@ -133,9 +133,9 @@ class MongoDriver(DataDriver):
         try:
             self._database.command('ping')
         except PyMongoError as ex:
-            # Logged as every other backend failure, so an operator who sees
-            # "storage does not answer" in the server log also sees why.
-            unavailable(ex)
+            # Handled here, so logged here: an operator who sees "storage
+            # does not answer" in the server log also sees why.
+            LOG.error('%s', unavailable(ex))
             return False
         except Exception:
             # is_alive() never raises, and not everything that can go wrong

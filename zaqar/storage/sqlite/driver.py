@@ -145,7 +145,9 @@ class SqliteDriver(DataDriver):
         try:
             with self.read() as connection:
                 connection.execute('SELECT 1').fetchone()
-        except errors.StorageUnavailable:
+        except errors.StorageUnavailable as ex:
+            # Handled here, so logged here, with the reason.
+            LOG.error('%s', ex)
             return False
         return True
 
@@ -201,7 +203,8 @@ def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> G
 
 
 def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:
-    LOG.error('SQLite error: %s', ex)
+    # Not logged here: whoever handles the error logs it once, with what the
+    # failure interrupted (the transport names the request).
     return errors.StorageUnavailable(f'SQLite error: {ex}')
 
 

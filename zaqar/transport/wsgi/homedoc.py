@@ -1,4 +1,4 @@
-"""The JSON-home document: ``GET /v2`` and ``GET /v2/`` (fact sheet §3.1).
+"""The JSON-home document: ``GET /v2`` and ``GET /v2/``.
 
 Only relations this service implements are listed; clients merely display
 the document.

@@ -1,4 +1,4 @@
-"""The versions document: ``GET /`` (fact sheet §1.1)."""
+"""The versions document: ``GET /`` (doc/http-api.md, "Versions and routes")."""
 
 from __future__ import annotations
 
