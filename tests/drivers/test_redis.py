@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import multiprocessing
 import shutil
@@ -20,6 +21,7 @@ import redis
 
 from tests import services
 from zaqar import conf as zaqar_conf
+from zaqar.common import ids
 from zaqar.common.clock import ManualClock
 from zaqar.common.clock import SystemClock
 from zaqar.conf import redis as redis_conf
@@ -31,6 +33,8 @@ from zaqar.storage.redis import driver as redis_driver
 from zaqar.storage.redis import scripts
 from zaqar.storage.redis.driver import RedisDriver
 from zaqar.storage.redis.driver import create_driver
+from zaqar.storage.redis.scripts import Lua
+from zaqar.storage.redis.scripts import Scripts
 
 PROJECT = 'p'
 CLIENT = 'c'
@@ -382,6 +386,88 @@ def test_scripts_are_loaded_again_after_the_server_forgets_them(
     assert driver.queues.stats('q', PROJECT).total == 2
 
 
+def test_every_script_is_run_by_exactly_one_method_of_scripts(
+    driver: RedisDriver, client: redis.Redis, clock: ManualClock
+) -> None:
+    """Together with test_redis_lua.py: every .lua file is used by a method."""
+    run = driver.scripts
+    now = clock.now()
+    claim_id = ids.new_id()
+    calls: dict[str, Callable[[], object]] = {
+        'post': lambda: run.post(PROJECT, 'q', now, [NewMessage(1, ttl=60)], CLIENT),
+        'list_messages': lambda: run.list_messages(
+            PROJECT,
+            'q',
+            now,
+            CLIENT,
+            after=None,
+            limit=1,
+            echo=True,
+            include_claimed=True,
+            include_delayed=True,
+        ),
+        'get_messages': lambda: run.get_messages(PROJECT, 'q', now, [ids.new_id()]),
+        'delete_message': lambda: run.delete_message(
+            PROJECT, 'q', now, ids.new_id(), None
+        ),
+        'delete_messages': lambda: run.delete_messages(
+            PROJECT, 'q', now, [ids.new_id()]
+        ),
+        'pop': lambda: run.pop(PROJECT, 'q', now, 1),
+        'purge': lambda: run.purge(PROJECT, 'q', now),
+        'create_queue': lambda: run.create_queue(PROJECT, 'd', now, {}),
+        'delete_queue': lambda: run.delete_queue(PROJECT, 'd', now),
+        'set_metadata': lambda: run.set_metadata(PROJECT, 'q', now, {}, None),
+        'list_queues': lambda: run.list_queues(
+            PROJECT, now, after=None, limit=1, name_contains=None, with_metadata=True
+        ),
+        'stats': lambda: run.stats(PROJECT, 'q', now),
+        'create_claim': lambda: run.create_claim(
+            PROJECT, 'q', now, ttl=60, grace=60, limit=1
+        ),
+        'get_claim': lambda: run.get_claim(PROJECT, 'q', now, claim_id),
+        'update_claim': lambda: run.update_claim(
+            PROJECT, 'q', now, claim_id, ttl=60, grace=60
+        ),
+        'release_claim': lambda: run.release_claim(PROJECT, 'q', now, claim_id),
+        'gc': lambda: run.gc(now, 10),
+    }
+    methods = {
+        name
+        for name, _ in inspect.getmembers(Scripts, inspect.isfunction)
+        if not name.startswith('_')
+    }
+    assert set(calls) == methods - {'sha'}
+
+    ran: dict[str, list[Lua]] = {}
+    for name, call in calls.items():
+        client.script_flush()
+        call()
+        loaded = client.script_exists(*(run.sha(script) for script in Lua))
+        ran[name] = [script for script, known in zip(Lua, loaded, strict=True) if known]
+
+    assert all(len(scripts_run) == 1 for scripts_run in ran.values()), ran
+    assert sorted(script.name for (script,) in ran.values()) == sorted(
+        script.name for script in Lua
+    )
+
+
+def test_a_dead_letter_policy_is_stored_in_the_form_earlier_versions_read(
+    driver: RedisDriver, client: redis.Redis, namespace: str
+) -> None:
+    policies = f'{namespace}:p:{PROJECT}'
+    metadata = {'_max_claim_count': 2, '_dead_letter_queue': 'd'}
+
+    driver.queues.create('q', metadata, PROJECT)
+    assert client.hget(policies, 'q') == b'2 0 d'
+    driver.queues.set_metadata(
+        'q', {**metadata, '_dead_letter_queue_messages_ttl': 120}, PROJECT
+    )
+    assert client.hget(policies, 'q') == b'2 120 d'
+    driver.queues.set_metadata('q', {'_dead_letter_queue': 'd'}, PROJECT)
+    assert client.hget(policies, 'q') is None
+
+
 def test_timestamps_keep_their_fractions(client: redis.Redis, namespace: str) -> None:
     clock = ManualClock(start=1_700_000_000.123456)
     storage = RedisDriver(client, clock, namespace=namespace)
@@ -571,7 +657,7 @@ def test_a_pop_whose_reply_is_lost_fails_and_takes_nothing_more(
     messages = [NewMessage(n, ttl=600) for n in range(6)]
     posted = proxied.messages.post('q', messages, PROJECT, CLIENT)
     proxied.messages.pop('q', 0, PROJECT)  # loads the script
-    dropper.arm(proxied.scripts.pop.sha)
+    dropper.arm(proxied.scripts.sha(Lua.POP))
 
     # NOTE: the caller learns that the outcome is unknown; run again, the
     # script would pop two more and return only those.
@@ -587,7 +673,7 @@ def test_a_post_whose_reply_is_lost_fails_and_stores_its_messages_once(
     proxied: RedisDriver, dropper: ReplyDropper, client: redis.Redis, namespace: str
 ) -> None:
     post(proxied)
-    dropper.arm(proxied.scripts.post.sha)
+    dropper.arm(proxied.scripts.sha(Lua.POST))
 
     with pytest.raises(errors.StorageUnavailable):
         post(proxied)
@@ -604,7 +690,7 @@ def test_a_claim_whose_reply_is_lost_fails_and_holds_one_message(
         'q', [NewMessage(n, ttl=600) for n in range(3)], PROJECT, CLIENT
     )
     assert proxied.claims.create('q', PROJECT, ttl=60, grace=60, limit=0) is None
-    dropper.arm(proxied.scripts.create_claim.sha)
+    dropper.arm(proxied.scripts.sha(Lua.CREATE_CLAIM))
 
     with pytest.raises(errors.StorageUnavailable):
         proxied.claims.create('q', PROJECT, ttl=60, grace=60, limit=1)

@@ -1,4 +1,4 @@
-"""Helpers shared by the Redis controllers: script calls, errors, records."""
+"""What the Redis driver's modules share: errors, JSON, the controller base."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 import redis
-from redis.commands.core import Script
 
 from zaqar.storage import errors
-from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
-from zaqar.storage.redis import scripts
 
 if TYPE_CHECKING:
     from zaqar.storage.redis.driver import RedisDriver
+    from zaqar.storage.redis.scripts import Scripts
 
 LOG = logging.getLogger('zaqar.storage.redis')
 
@@ -43,38 +41,8 @@ def unavailable_on_redis_error(
         raise errors.StorageUnavailable(f'Redis {operation} failed: {ex}') from ex
 
 
-class Scripts:
-    """The driver's Lua scripts, registered on its client.
-
-    Registering computes each script's SHA1 without contacting the server;
-    the first call loads the script (EVALSHA falls back to SCRIPT LOAD).
-    """
-
-    def __init__(self, client: redis.Redis) -> None:
-        def register(body: str) -> Script:
-            return client.register_script(scripts.PRELUDE + body)
-
-        self.post = register(scripts.POST)
-        self.list_messages = register(scripts.LIST_MESSAGES)
-        self.get_messages = register(scripts.GET_MESSAGES)
-        self.delete_message = register(scripts.DELETE_MESSAGE)
-        self.delete_messages = register(scripts.DELETE_MESSAGES)
-        self.pop = register(scripts.POP)
-        self.purge = register(scripts.PURGE)
-        self.create_queue = register(scripts.CREATE_QUEUE)
-        self.delete_queue = register(scripts.DELETE_QUEUE)
-        self.set_metadata = register(scripts.SET_METADATA)
-        self.list_queues = register(scripts.LIST_QUEUES)
-        self.stats = register(scripts.STATS)
-        self.create_claim = register(scripts.CREATE_CLAIM)
-        self.get_claim = register(scripts.GET_CLAIM)
-        self.update_claim = register(scripts.UPDATE_CLAIM)
-        self.release_claim = register(scripts.RELEASE_CLAIM)
-        self.gc = register(scripts.GC)
-
-
 class Controller:
-    """Base of the Redis controllers: runs the driver's scripts."""
+    """Base of the Redis controllers: the driver's scripts and client."""
 
     def __init__(self, driver: RedisDriver) -> None:
         self._driver = driver
@@ -90,16 +58,6 @@ class Controller:
     def _now(self) -> float:
         return self._driver.clock.now()
 
-    def _run(
-        self,
-        script: Script,
-        project: str,
-        queue: str,
-        now: float,
-        *args: str | int | float,
-    ) -> Any:
-        return self._driver.run(script, project, queue, now, *args)
-
     def _key(self, kind: str, project: str) -> str:
         """Name a per-project key, as the scripts' ``project_key`` does."""
         return f'{self._driver.namespace}:{kind}:{project}'
@@ -108,22 +66,6 @@ class Controller:
 def text(value: bytes | str) -> str:
     """Decode a reply from a client with or without ``decode_responses``."""
     return value.decode() if isinstance(value, bytes) else value
-
-
-def message_from_reply(reply: list[Any], now: float) -> Message:
-    """Build a Message from a script's ``view`` of it."""
-    message_id, marker, ttl, created, body, claim_id, claim_count = reply
-    posted = float(text(created))
-    return Message(
-        id=text(message_id),
-        marker=int(marker),
-        ttl=int(ttl),
-        age=max(0, int(now - posted)),
-        body=json.loads(body),
-        created=posted,
-        claim_id=text(claim_id) or None,
-        claim_count=int(claim_count),
-    )
 
 
 def dump_json(value: Any) -> str:

@@ -9,7 +9,6 @@ import redis
 import redis.sentinel
 from oslo_config import cfg
 from redis.backoff import NoBackoff
-from redis.commands.core import Script
 from redis.retry import Retry
 
 from zaqar.common.clock import Clock
@@ -20,11 +19,11 @@ from zaqar.storage.models import GCReport
 from zaqar.storage.redis import uri
 from zaqar.storage.redis.claims import ClaimController
 from zaqar.storage.redis.common import LOG
-from zaqar.storage.redis.common import Scripts
 from zaqar.storage.redis.common import text
 from zaqar.storage.redis.common import unavailable_on_redis_error
 from zaqar.storage.redis.messages import MessageController
 from zaqar.storage.redis.queues import QueueController
+from zaqar.storage.redis.scripts import Scripts
 
 # One gc() script call visits at most this many queues, removes at most this
 # many messages and retires at most this many claims, so that it never blocks
@@ -63,12 +62,14 @@ class RedisDriver(DataDriver):
         super().__init__(clock)
         self.client = client
         self.namespace = namespace
-        self.scripts = Scripts(client)
         self._description = description or _describe_client(client)
         # NOTE: checked on first use, not here: zaqar-server builds the
         # driver before forking its workers.
         self._server_checked = False
         self._check_lock = threading.Lock()
+        # Reads the scripts (package data) and registers them on the client,
+        # which needs no server; every script call checks the server first.
+        self.scripts = Scripts(client, namespace, self.check_server)
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
@@ -179,31 +180,14 @@ class RedisDriver(DataDriver):
         """
         messages = claims = 0
         while True:
-            removed, retired, visited, more = self.run(
-                self.scripts.gc, '', '', self.clock.now(), GC_BATCH
-            )
-            messages += int(removed)
-            claims += int(retired)
+            batch = self.scripts.gc(self.clock.now(), GC_BATCH)
+            messages += batch.messages
+            claims += batch.claims
             # NOTE: a batch may remove nothing yet make progress (queues whose
             # messages were deleted leave ``due``); one that visited no queue
             # means another collector took the rest.
-            if not int(more) or not int(visited):
+            if not batch.more_due or not batch.queues:
                 return GCReport(messages=messages, claims=claims)
-
-    def run(
-        self,
-        script: Script,
-        project: str,
-        queue: str,
-        now: float,
-        *args: str | int | float,
-    ) -> Any:
-        """Run one of ``self.scripts`` with the arguments every script takes."""
-        # NOTE: repr() of a float round-trips exactly; Lua's tonumber reads it.
-        header = (self.namespace, project, queue, repr(now))
-        self.check_server()
-        with unavailable_on_redis_error('script'):
-            return script(args=header + args)
 
     def close(self) -> None:
         """Close the client's connections (and the sentinels', if any)."""

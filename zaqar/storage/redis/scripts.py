@@ -5,12 +5,20 @@ be atomic (posting with its counter reservation, claiming with its dead-letter
 moves, releasing, deleting under a claim, popping, purging, compare-and-set of
 metadata, collecting garbage) is exactly one script call and one round trip.
 
-Every script receives the same first four arguments, unpacked by PRELUDE:
-the key namespace, the project, the queue name and "now" (the driver's clock,
-never Redis TIME). Keys are derived from them inside the script (a
-dead-letter queue's keys come from stored metadata), so the scripts pass no
-KEYS: this driver targets one Redis server (or a Sentinel-managed primary),
-not Redis Cluster. ``ZADD ... LT`` needs Redis 6.2 or later.
+The scripts are the files of ``lua/`` beside this module, package data
+read when a driver is built. Redis runs each as one chunk composed of
+``local BUDGET = ...`` (from :data:`BUDGET`), ``_prelude.lua``, the fragments
+it needs (the other files whose name starts with ``_``) and its own file (see
+:class:`Lua`). Each script has one method of :class:`Scripts`, the only code
+that knows its arguments and its reply: typed values in, records out.
+
+Every script receives the same first four arguments, unpacked by
+``_prelude.lua``: the key namespace, the project, the queue name and "now"
+(the driver's clock, never Redis TIME); the head of each file names the
+rest. Keys are derived from them inside the script (a dead-letter queue's
+keys come from stored metadata), so the scripts pass no KEYS: this driver
+targets one Redis server (or a Sentinel-managed primary), not Redis
+Cluster. ``ZADD ... LT`` needs Redis 6.2 or later.
 
 Key layout, under ``<ns>:``, where ``<tag>`` is ``<len(project)>:<project>:
 <queue>`` (the length prefix makes any project id and queue name unambiguous):
@@ -20,7 +28,9 @@ key                type    holds
 =================  ======  ===================================================
 q:<project>        zset    queue names, score 0 (listing by name, count)
 d:<project>        hash    queue name -> metadata JSON
-p:<project>        hash    queue name -> dead-letter policy, when active
+p:<project>        hash    queue name -> dead-letter policy, when active:
+                           ``<max claims> <TTL or 0> <queue>``, written and
+                           read by ``_dead_letter.lua`` alone
 n:<project>        hash    queue name -> last marker given out (never deleted)
 m:<tag>            hash    marker -> message record (MessagePack)
 f:<tag>            zset    ids of visible messages not held by a claim, by
@@ -79,893 +89,554 @@ price, in situations a busy queue rarely meets:
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import functools
+import json
+from collections.abc import Callable
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import redis
+from redis.commands.core import Script
+
+from zaqar.common import ids
+from zaqar.common.queue_metadata import DeadLetterPolicy
+from zaqar.storage.models import Claim
+from zaqar.storage.models import Message
+from zaqar.storage.models import MessageSummary
+from zaqar.storage.models import Metadata
+from zaqar.storage.models import NewMessage
+from zaqar.storage.models import QueueStats
+from zaqar.storage.redis.common import dump_json
+from zaqar.storage.redis.common import load_metadata
+from zaqar.storage.redis.common import text
+from zaqar.storage.redis.common import unavailable_on_redis_error
+
 # Entries any one script call examines at most (see the module docstring).
 BUDGET = 2000
 
-# Shared definitions, prepended to every script.
-PRELUDE = (
-    f'local BUDGET = {BUDGET}\n'
-    + r"""
-local NS = ARGV[1]
-local PROJECT = ARGV[2]
-local QUEUE = ARGV[3]
-local NOW = tonumber(ARGV[4])
-local DUE = NS .. ':due'
--- Members fetched per ZRANGEBYSCORE while scanning a queue in marker order.
-local SCAN_BATCH = 100
--- What retiring claims and promoting delayed messages may spend at most.
-local CATCH_UP = BUDGET / 2
--- What removing a message adds to the budget spent examining it.
-local REMOVAL_COST = 3
+# Expired messages of the queue a post removes in passing (see post.lua).
+SWEEP_ON_POST = 32
 
--- Entries examined so far by this call.
-local spent = 0
+# The directory of the scripts, inside this package.
+LUA_DIRECTORY = 'lua'
 
-local function spend(count)
-  spent = spent + count
-end
+# Composed first into every script.
+PRELUDE = '_prelude.lua'
 
-local function exhausted()
-  return spent >= BUDGET
-end
 
--- redis.call() would format a Lua number with 14 significant digits, losing
--- sub-millisecond precision of timestamps; 17 digits round-trip exactly.
-local function num(value)
-  return string.format('%.17g', value)
-end
+class Lua(enum.Enum):
+    """Every script: the fragments it needs after the prelude, then its file."""
 
-local function project_key(kind, project)
-  return NS .. ':' .. kind .. ':' .. project
-end
+    POST = ('post.lua',)
+    LIST_MESSAGES = ('list_messages.lua',)
+    GET_MESSAGES = ('get_messages.lua',)
+    DELETE_MESSAGE = ('delete_message.lua',)
+    DELETE_MESSAGES = ('delete_messages.lua',)
+    POP = ('pop.lua',)
+    PURGE = ('_clear_queue.lua', 'purge.lua')
+    CREATE_QUEUE = ('_dead_letter.lua', 'create_queue.lua')
+    DELETE_QUEUE = ('_clear_queue.lua', 'delete_queue.lua')
+    SET_METADATA = ('_dead_letter.lua', 'set_metadata.lua')
+    LIST_QUEUES = ('list_queues.lua',)
+    STATS = ('stats.lua',)
+    CREATE_CLAIM = ('_dead_letter.lua', 'create_claim.lua')
+    GET_CLAIM = ('get_claim.lua',)
+    UPDATE_CLAIM = ('update_claim.lua',)
+    RELEASE_CLAIM = ('release_claim.lua',)
+    GC = ('gc.lua',)
 
-local function queue_tag(project, queue)
-  return #project .. ':' .. project .. ':' .. queue
-end
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files composed into the script, in order."""
+        own: tuple[str, ...] = self.value
+        return (PRELUDE, *own)
 
-local function queue_keys(tag)
-  local prefix = NS .. ':'
-  return {
-    tag = tag,
-    messages = prefix .. 'm:' .. tag,
-    free = prefix .. 'f:' .. tag,
-    delayed = prefix .. 'l:' .. tag,
-    waking = prefix .. 'w:' .. tag,
-    held = prefix .. 'h:' .. tag,
-    expiry = prefix .. 'x:' .. tag,
-    claims = prefix .. 'c:' .. tag,
-    claim_expiry = prefix .. 'e:' .. tag,
-  }
-end
 
--- Claim ids are checked to be 32 hex digits before they reach a script.
-local function claim_set_key(q, claim_id)
-  return NS .. ':k:' .. claim_id .. ':' .. q.tag
-end
+def source(script: Lua) -> str:
+    """The text Redis runs for ``script``."""
+    parts = [_read(name) for name in script.files]
+    return f'local BUDGET = {BUDGET}\n' + ''.join(parts)
 
-local NAMES = project_key('q', PROJECT)
-local METADATA = project_key('d', PROJECT)
-local POLICIES = project_key('p', PROJECT)
-local COUNTERS = project_key('n', PROJECT)
-local Q = queue_keys(queue_tag(PROJECT, QUEUE))
 
-local function decode(packed)
-  local r = cmsgpack.unpack(packed)
-  return {
-    marker = r[1], ttl = r[2], created = r[3], expires = r[4], visible = r[5],
-    client = r[6], claim = r[7], claim_expires = r[8], claims = r[9], body = r[10],
-  }
-end
+@functools.cache
+def _read(name: str) -> str:
+    """One file of ``lua/``; read once per process (the prelude, once)."""
+    package = __name__.rpartition('.')[0]
+    path = resources.files(package).joinpath(LUA_DIRECTORY, name)
+    return path.read_text(encoding='utf-8')
 
-local function encode(m)
-  return cmsgpack.pack({
-    m.marker, m.ttl, m.created, m.expires, m.visible,
-    m.client, m.claim, m.claim_expires, m.claims, m.body,
-  })
-end
 
--- The record of the message with ``marker`` (a number or a score string).
-local function load_at(q, marker)
-  local packed = redis.call('HGET', q.messages, num(tonumber(marker)))
-  if not packed then
-    return nil
-  end
-  return decode(packed)
-end
+class DeleteOutcome(enum.Enum):
+    """What deleting one message did (the codes are delete_message.lua's)."""
 
-local function load_message(q, id)
-  for _, key in ipairs({q.free, q.held, q.delayed}) do
-    local marker = redis.call('ZSCORE', key, id)
-    if marker then
-      return load_at(q, marker)
-    end
-  end
-  return nil
-end
+    DELETED = 0  # or it was not there
+    CLAIMED = 1  # held by another claim, or no claim id was given
+    NOT_CLAIMED = 2  # a claim id was given, but no claim holds it
 
-local function save_message(q, m)
-  redis.call('HSET', q.messages, num(m.marker), encode(m))
-end
 
--- Index a new (or moved) message that no claim holds.
-local function add_unclaimed(q, id, m)
-  if m.visible > NOW then
-    redis.call('ZADD', q.delayed, num(m.marker), id)
-    redis.call('ZADD', q.waking, num(m.visible), num(m.marker))
-  else
-    redis.call('ZADD', q.free, num(m.marker), id)
-  end
-  redis.call('ZADD', q.expiry, num(m.expires), num(m.marker))
-end
+class MetadataOutcome(enum.Enum):
+    """What set_metadata did (the values are set_metadata.lua's replies)."""
 
--- Move a message from ``f`` or ``l`` to ``h``.
-local function hold(q, id, m)
-  redis.call('ZREM', q.free, id)
-  if redis.call('ZREM', q.delayed, id) == 1 then
-    redis.call('ZREM', q.waking, num(m.marker))
-  end
-  redis.call('ZADD', q.held, num(m.marker), id)
-end
+    WRITTEN = 'ok'
+    QUEUE_MISSING = 'missing'
+    CONFLICT = 'conflict'
 
-local function is_live(m)
-  return m.expires > NOW
-end
 
-local function is_claimed(m)
-  return m.claim ~= '' and m.claim_expires > NOW
-end
+@dataclasses.dataclass(frozen=True)
+class MetadataWrite:
+    """The outcome of set_metadata.
 
--- What the driver turns into a Message; the claim id only while it is live.
-local function view(id, m)
-  local claim = ''
-  if is_claimed(m) then
-    claim = m.claim
-  end
-  return {id, m.marker, m.ttl, num(m.created), m.body, claim, m.claims}
-end
+    Attributes:
+        outcome: Whether the metadata was written, and why not.
+        stored: With CONFLICT, the stored metadata text that was not the
+            expected one; otherwise empty.
+    """
 
--- Let gc() visit the queue no later than ``when``.
-local function due_at(q, when)
-  redis.call('ZADD', DUE, 'LT', num(when), q.tag)
-end
+    outcome: MetadataOutcome
+    stored: str = ''
 
-local function ensure_queue(name)
-  if redis.call('ZADD', NAMES, 'NX', 0, name) == 1 then
-    redis.call('HSET', METADATA, name, '{}')
-  end
-end
 
--- Drop one message from a claim's set; a claim that no message records any
--- more is gone (a live one holding no message no longer exists either).
-local function forget_claim_of(q, id, claim_id)
-  local set = claim_set_key(q, claim_id)
-  redis.call('SREM', set, id)
-  if redis.call('EXISTS', set) == 0 then
-    redis.call('HDEL', q.claims, claim_id)
-    redis.call('ZREM', q.claim_expiry, claim_id)
-  end
-end
+@dataclasses.dataclass(frozen=True)
+class MessageBatch:
+    """What one list_messages call found.
 
-local function remove_message(q, id, m)
-  -- Removing costs about four times what examining does.
-  spend(REMOVAL_COST)
-  local marker = num(m.marker)
-  redis.call('HDEL', q.messages, marker)
-  redis.call('ZREM', q.free, id)
-  redis.call('ZREM', q.held, id)
-  if redis.call('ZREM', q.delayed, id) == 1 then
-    redis.call('ZREM', q.waking, marker)
-  end
-  redis.call('ZREM', q.expiry, marker)
-  if m.claim ~= '' then
-    forget_claim_of(q, id, m.claim)
-  end
-end
+    Attributes:
+        messages: Live messages in marker order.
+        cut_short: The call ran out of budget before it found as many as it
+            was asked for; another call may find more after
+            ``resume_after``.
+        resume_after: Where such a call starts: the marker to list after
+            (None: from the start of the queue).
+    """
 
--- Remove what an index holds for a marker whose record is gone.
-local function remove_orphan(q, id, marker)
-  redis.call('ZREM', q.free, id)
-  redis.call('ZREM', q.held, id)
-  redis.call('ZREM', q.delayed, id)
-  redis.call('ZREM', q.waking, marker)
-  redis.call('ZREM', q.expiry, marker)
-end
+    messages: list[Message]
+    cut_short: bool
+    resume_after: int | None
 
--- Move the messages of up to ``limit`` expired claims back to the free set,
--- while this call has examined fewer than ``stop_at`` entries; they keep the
--- claim id they record. Returns how many claims were retired.
-local function retire_expired_claims(q, limit, stop_at)
-  local expired = redis.call('ZRANGEBYSCORE', q.claim_expiry, '-inf', num(NOW),
-                             'LIMIT', 0, limit)
-  local retired = 0
-  for _, claim_id in ipairs(expired) do
-    if spent >= stop_at then
-      break
-    end
-    local ids = redis.call('SMEMBERS', claim_set_key(q, claim_id))
-    for _, id in ipairs(ids) do
-      local marker = redis.call('ZSCORE', q.held, id)
-      if marker then
-        redis.call('ZREM', q.held, id)
-        redis.call('ZADD', q.free, marker, id)
-      end
-    end
-    redis.call('ZREM', q.claim_expiry, claim_id)
-    spend(1 + #ids)
-    retired = retired + 1
-  end
-  return retired
-end
 
--- Move delayed messages whose delay has passed to the free set, oldest
--- delay end first, while this call has examined fewer than ``stop_at``.
-local function promote_delayed(q, stop_at)
-  local room = stop_at - spent
-  if room <= 0 then
-    return
-  end
-  local markers = redis.call('ZRANGEBYSCORE', q.waking, '-inf', num(NOW),
-                             'LIMIT', 0, room)
-  for _, marker in ipairs(markers) do
-    local id = redis.call('ZRANGEBYSCORE', q.delayed, marker, marker)[1]
-    if id then
-      redis.call('ZREM', q.delayed, id)
-      redis.call('ZADD', q.free, marker, id)
-    end
-    redis.call('ZREM', q.waking, marker)
-  end
-  spend(#markers)
-end
+@dataclasses.dataclass(frozen=True)
+class QueueBatch:
+    """What one list_queues call found.
 
--- Retire expired claims and (if ``promote``) promote delayed messages, within
--- CATCH_UP. Returns whether no expired claim is left, and whether no delayed
--- message whose delay has passed is left in ``l`` (true unless ``promote``):
--- while one is, the scripts must also scan ``h`` (or ``l``).
-local function catch_up(q, promote)
-  local stop_at = spent + CATCH_UP
-  retire_expired_claims(q, CATCH_UP, stop_at)
-  local retired_all = redis.call('ZCOUNT', q.claim_expiry, '-inf', num(NOW)) == 0
-  local promoted_all = true
-  if promote then
-    promote_delayed(q, stop_at)
-    promoted_all = redis.call('ZCOUNT', q.waking, '-inf', num(NOW)) == 0
-  end
-  return retired_all, promoted_all
-end
+    Attributes:
+        queues: Names in order, with their metadata when it was asked for
+            (an empty dict otherwise).
+        examined_all: Every name after the starting point was examined.
+        last: The last name examined (None: none was).
+    """
 
--- The id of the message with ``marker`` (a string), or nil.
-local function id_at(q, marker)
-  for _, key in ipairs({q.free, q.held, q.delayed}) do
-    local found = redis.call('ZRANGEBYSCORE', key, marker, marker)
-    if found[1] then
-      return found[1]
-    end
-  end
-  return nil
-end
+    queues: list[tuple[str, Metadata]]
+    examined_all: bool
+    last: str | None
 
--- Remove up to ``limit`` expired messages; returns how many were removed.
-local function sweep_expired(q, limit)
-  local markers = redis.call('ZRANGEBYSCORE', q.expiry, '-inf', num(NOW),
-                             'LIMIT', 0, limit)
-  local removed = 0
-  for _, marker in ipairs(markers) do
-    local id = id_at(q, marker)
-    local m = id and load_at(q, marker)
-    if m then
-      remove_message(q, id, m)
-      removed = removed + 1
-    else
-      redis.call('ZREM', q.expiry, marker)
-    end
-  end
-  return removed
-end
 
--- Call visit(id, marker) for the members of the sorted sets ``keys``,
--- merged in score (marker) order, with scores above ``after`` (nil: all)
--- and up to ``last``, until visit returns true or the budget is spent.
--- Visit may change the sets: the scan resumes after the last score seen,
--- never from an offset.
-local function scan(keys, after, last, visit)
-  local lower = after
-  while not exhausted() do
-    local entries = {}
-    -- Entries above the lowest last score of a full batch may have been cut
-    -- off from another set's batch: they wait for the next round.
-    local bound = nil
-    for _, key in ipairs(keys) do
-      local min = '-inf'
-      if lower then
-        min = '(' .. lower
-      end
-      local batch = redis.call('ZRANGEBYSCORE', key, min, last, 'WITHSCORES',
-                               'LIMIT', 0, SCAN_BATCH)
-      for i = 1, #batch, 2 do
-        entries[#entries + 1] = {batch[i], tonumber(batch[i + 1])}
-      end
-      if #batch == 2 * SCAN_BATCH then
-        local top = tonumber(batch[#batch])
-        if not bound or top < bound then
-          bound = top
-        end
-      end
-    end
-    table.sort(entries, function(a, b) return a[2] < b[2] end)
-    for _, entry in ipairs(entries) do
-      if (bound and entry[2] > bound) or exhausted() then
-        break
-      end
-      spend(1)
-      if visit(entry[1], entry[2]) then
-        return
-      end
-    end
-    if not bound then
-      return
-    end
-    lower = num(bound)
-  end
-end
+@dataclasses.dataclass(frozen=True)
+class GCBatch:
+    """What one gc call did.
 
--- Load the message at ``marker`` for a scan; an expired one (or an index
--- entry without record) is removed in passing and nil returned.
-local function live_at(q, id, marker)
-  local m = load_at(q, marker)
-  if not m then
-    remove_orphan(q, id, num(marker))
-    return nil
-  end
-  if not is_live(m) then
-    remove_message(q, id, m)
-    return nil
-  end
-  return m
-end
+    Attributes:
+        messages: Expired messages it removed.
+        claims: Expired claims it retired.
+        queues: Queues it visited.
+        more_due: Some queue is still due for a visit.
+    """
 
-local function decode_claim(packed)
-  local r = cmsgpack.unpack(packed)
-  return {expires = r[1], ttl = r[2], updated = r[3]}
-end
+    messages: int
+    claims: int
+    queues: int
+    more_due: bool
 
-local function encode_claim(claim)
-  return cmsgpack.pack({claim.expires, claim.ttl, claim.updated})
-end
 
--- The live claim ``claim_id`` and its messages in marker order, or nil.
-local function live_claim(q, claim_id)
-  local packed = redis.call('HGET', q.claims, claim_id)
-  if not packed then
-    return nil
-  end
-  local claim = decode_claim(packed)
-  if claim.expires <= NOW then
-    return nil
-  end
-  local held = {}
-  for _, id in ipairs(redis.call('SMEMBERS', claim_set_key(q, claim_id))) do
-    local m = load_message(q, id)
-    if m and m.claim == claim_id and is_claimed(m) and is_live(m) then
-      held[#held + 1] = {id, m}
-    end
-  end
-  if #held == 0 then
-    return nil
-  end
-  table.sort(held, function(a, b) return a[2].marker < b[2].marker end)
-  return claim, held
-end
+class Scripts:
+    """The driver's Lua scripts, each run by one method that owns its ARGV.
 
--- Keep a message alive until its claim ends plus grace (see the contract).
-local function extend_for_claim(q, m, claim_expires, ttl, grace)
-  if m.expires < claim_expires then
-    m.ttl = ttl + grace
-    m.expires = claim_expires + grace
-    redis.call('ZADD', q.expiry, num(m.expires), num(m.marker))
-  end
-end
-"""
-)
+    Built with the driver: reads the scripts and registers them on the
+    client, which computes each one's SHA1 without contacting the server.
+    Every method is one script call (EVALSHA), and a redis-py error becomes
+    StorageUnavailable: nothing is retried. The one command ever sent twice
+    is an EVALSHA the server answered with NOSCRIPT (a script it did not
+    know, so did not run): redis-py then loads the script and sends it again.
+    """
 
-POST = r"""
-local client_id = ARGV[5]
-local sweep_limit = tonumber(ARGV[6])
-local first_arg = 7
-local count = (#ARGV - first_arg + 1) / 4
-ensure_queue(QUEUE)
--- Posting also clears a bounded batch of expired messages of the queue, so
--- that memory does not grow with expired data where no gc runs.
-sweep_expired(Q, sweep_limit)
-local last = redis.call('HINCRBY', COUNTERS, QUEUE, count)
-local marker = last - count
-local earliest = nil
-for i = first_arg, #ARGV, 4 do
-  marker = marker + 1
-  local id = ARGV[i]
-  local ttl = tonumber(ARGV[i + 1])
-  local m = {
-    marker = marker, ttl = ttl, created = NOW, expires = NOW + ttl,
-    visible = NOW + tonumber(ARGV[i + 2]), client = client_id,
-    claim = '', claim_expires = 0, claims = 0, body = ARGV[i + 3],
-  }
-  save_message(Q, m)
-  add_unclaimed(Q, id, m)
-  if not earliest or m.expires < earliest then
-    earliest = m.expires
-  end
-end
-if earliest then
-  due_at(Q, earliest)
-end
-return last
-"""
+    def __init__(
+        self,
+        client: redis.Redis,
+        namespace: str,
+        check_server: Callable[[], None],
+    ) -> None:
+        """Register every script; ``check_server`` runs before each call."""
+        self._namespace = namespace
+        self._check_server = check_server
+        self._registered: dict[Lua, Script] = {
+            script: client.register_script(source(script)) for script in Lua
+        }
 
-LIST_MESSAGES = r"""
-local client_id = ARGV[5]
-local after = nil
-if ARGV[6] ~= '' then
-  after = ARGV[6]
-end
-local limit = tonumber(ARGV[7])
-local echo = ARGV[8] == '1'
-local include_claimed = ARGV[9] == '1'
-local include_delayed = ARGV[10] == '1'
-local found = {}
-if limit <= 0 then
-  return found
-end
-local retired_all, promoted_all = catch_up(Q, not include_delayed)
-local sources = {Q.free}
-if include_claimed or not retired_all then
-  sources[#sources + 1] = Q.held
-end
-if include_delayed or not promoted_all then
-  sources[#sources + 1] = Q.delayed
-end
-local last_seen = nil
-scan(sources, after, '+inf', function(id, marker)
-  last_seen = marker
-  local m = live_at(Q, id, marker)
-  if m
-      and (include_claimed or not is_claimed(m))
-      and (include_delayed or m.visible <= NOW)
-      and (echo or m.client ~= client_id) then
-    found[#found + 1] = view(id, m)
-  end
-  return #found >= limit
-end)
--- Out of budget before the page was full: say where to go on from (every
--- entry up to last_seen was examined), so the driver calls again.
-local resume = ''
-if #found < limit and exhausted() then
-  if last_seen then
-    resume = num(last_seen)
-  else
-    resume = ARGV[6] == '' and 'start' or ARGV[6]
-  end
-end
-return {found, resume}
-"""
+    def sha(self, script: Lua) -> str:
+        """The SHA1 that the server knows ``script`` by."""
+        sha: str = self._registered[script].sha
+        return sha
 
-GET_MESSAGES = r"""
-local found = {}
-for i = 5, #ARGV do
-  local m = load_message(Q, ARGV[i])
-  if m and is_live(m) then
-    found[#found + 1] = {ARGV[i], m}
-  end
-end
-table.sort(found, function(a, b) return a[2].marker < b[2].marker end)
-local views = {}
-for i, pair in ipairs(found) do
-  views[i] = view(pair[1], pair[2])
-end
-return views
-"""
+    # Messages
 
-# Returns 0 when the message is deleted or absent, 1 when it is claimed by
-# another claim (or no claim id was given), 2 when it is not claimed.
-DELETE_MESSAGE = r"""
-local id = ARGV[5]
-local claim_id = ARGV[6]
-local m = load_message(Q, id)
-if not m or not is_live(m) then
-  return 0
-end
--- Its live claim, or an expired one nobody released or replaced.
-if claim_id == '' or claim_id ~= m.claim then
-  if is_claimed(m) then
-    return 1
-  end
-  if claim_id ~= '' then
-    return 2
-  end
-end
-remove_message(Q, id, m)
-return 0
-"""
+    def post(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        messages: Sequence[NewMessage],
+        client_id: str,
+    ) -> list[str]:
+        """Store ``messages`` with consecutive markers; return their new ids.
 
-DELETE_MESSAGES = r"""
-for i = 5, #ARGV do
-  local m = load_message(Q, ARGV[i])
-  if m then
-    remove_message(Q, ARGV[i], m)
-  end
-end
-return 0
-"""
+        Creates the queue if needed, and removes up to SWEEP_ON_POST of its
+        expired messages in passing.
+        """
+        message_ids = [ids.new_id() for _ in messages]
+        # Encode every body first: one that cannot be encoded writes nothing.
+        per_message: list[str | int] = []
+        for message_id, message in zip(message_ids, messages, strict=True):
+            body = dump_json(message.body)
+            per_message += [message_id, message.ttl, message.delay, body]
+        self._run(Lua.POST, project, queue, now, client_id, SWEEP_ON_POST, *per_message)
+        return message_ids
 
-# Delayed messages are popped too (see the contract).
-POP = r"""
-local limit = tonumber(ARGV[5])
-local popped = {}
-if limit <= 0 then
-  return popped
-end
-local retired_all = catch_up(Q, false)
-local sources = {Q.free, Q.delayed}
-if not retired_all then
-  sources[#sources + 1] = Q.held
-end
-scan(sources, nil, '+inf', function(id, marker)
-  -- Expired ones stepped over go too, so that no pop meets them again.
-  local m = live_at(Q, id, marker)
-  if m and not is_claimed(m) then
-    popped[#popped + 1] = view(id, m)
-    remove_message(Q, id, m)
-  end
-  return #popped >= limit
-end)
-return popped
-"""
+    def list_messages(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        client_id: str,
+        *,
+        after: int | None,
+        limit: int,
+        echo: bool,
+        include_claimed: bool,
+        include_delayed: bool,
+    ) -> MessageBatch:
+        """List up to ``limit`` live messages after the marker ``after``.
 
-# Shared by PURGE and DELETE_QUEUE.
-_CLEAR_QUEUE = r"""
-local function clear_queue(q)
-  for _, claim_id in ipairs(redis.call('HKEYS', q.claims)) do
-    redis.call('UNLINK', claim_set_key(q, claim_id))
-  end
-  redis.call('UNLINK', q.messages, q.free, q.delayed, q.waking, q.held,
-             q.expiry, q.claims, q.claim_expiry)
-  redis.call('ZREM', DUE, q.tag)
-end
-"""
+        Without ``echo``, the messages ``client_id`` posted are left out.
+        """
+        reply = self._run(
+            Lua.LIST_MESSAGES,
+            project,
+            queue,
+            now,
+            client_id,
+            _marker_argument(after),
+            limit,
+            _flag(echo),
+            _flag(include_claimed),
+            _flag(include_delayed),
+        )
+        views, cut_short, resume_after = reply
+        return MessageBatch(
+            messages=_messages(views, now),
+            cut_short=bool(cut_short),
+            resume_after=_marker(resume_after),
+        )
 
-PURGE = (
-    _CLEAR_QUEUE
-    + r"""
-clear_queue(Q)
-return 0
-"""
-)
+    def get_messages(
+        self, project: str, queue: str, now: float, message_ids: Sequence[str]
+    ) -> list[Message]:
+        """The live messages among ``message_ids``, in marker order."""
+        wanted = _distinct(message_ids)
+        if not wanted:
+            return []
+        replies = self._run(Lua.GET_MESSAGES, project, queue, now, *wanted)
+        return _messages(replies, now)
 
-# The counter (n:<project>) stays: a re-created queue continues after the
-# last marker it ever gave out.
-DELETE_QUEUE = (
-    _CLEAR_QUEUE
-    + r"""
-clear_queue(Q)
-redis.call('ZREM', NAMES, QUEUE)
-redis.call('HDEL', METADATA, QUEUE)
-redis.call('HDEL', POLICIES, QUEUE)
-return 0
-"""
-)
+    def delete_message(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        message_id: str,
+        claim_id: str | None,
+    ) -> DeleteOutcome:
+        """Delete one message if ``claim_id`` (None: no claim) allows it."""
+        code = self._run(
+            Lua.DELETE_MESSAGE, project, queue, now, message_id, claim_id or ''
+        )
+        return DeleteOutcome(int(code))
 
-CREATE_QUEUE = r"""
-if redis.call('ZADD', NAMES, 'NX', 0, QUEUE) == 0 then
-  return 0
-end
-redis.call('HSET', METADATA, QUEUE, ARGV[5])
-if ARGV[6] ~= '' then
-  redis.call('HSET', POLICIES, QUEUE, ARGV[6])
-end
-return 1
-"""
+    def delete_messages(
+        self, project: str, queue: str, now: float, message_ids: Sequence[str]
+    ) -> None:
+        """Delete the listed messages, claimed or not."""
+        wanted = _distinct(message_ids)
+        if wanted:
+            self._run(Lua.DELETE_MESSAGES, project, queue, now, *wanted)
 
-# Returns {'missing'}, {'conflict', stored} or {'ok'}. The comparison is of
-# JSON texts; the driver retries with the stored text when the two texts
-# mean the same metadata.
-SET_METADATA = r"""
-local stored = redis.call('HGET', METADATA, QUEUE)
-if not stored then
-  return {'missing'}
-end
-if ARGV[7] == '1' and stored ~= ARGV[8] then
-  return {'conflict', stored}
-end
-redis.call('HSET', METADATA, QUEUE, ARGV[5])
-if ARGV[6] ~= '' then
-  redis.call('HSET', POLICIES, QUEUE, ARGV[6])
-else
-  redis.call('HDEL', POLICIES, QUEUE)
-end
-return {'ok'}
-"""
+    def pop(self, project: str, queue: str, now: float, limit: int) -> list[Message]:
+        """Remove and return up to ``limit`` unclaimed messages, oldest first."""
+        replies = self._run(Lua.POP, project, queue, now, limit)
+        return _messages(replies, now)
 
-# Returns {1 if every name after ``after`` was examined, the last name
-# examined, {name, metadata, ...}}; it stops after ``limit`` matches or
-# BUDGET names.
-LIST_QUEUES = r"""
-local after = ARGV[5]
-local limit = tonumber(ARGV[6])
-local contains = ARGV[7]
-local with_metadata = ARGV[8] == '1'
-local min = '-'
-if after ~= '' then
-  min = '(' .. after
-end
-local batch = math.min(math.max(limit, 100), BUDGET)
-local found = {}
-local last = ''
-while true do
-  local names = redis.call('ZRANGEBYLEX', NAMES, min, '+', 'LIMIT', 0, batch)
-  for _, name in ipairs(names) do
-    if #found >= 2 * limit or exhausted() then
-      return {0, last, found}
-    end
-    spend(1)
-    last = name
-    if contains == '' or string.find(name, contains, 1, true) then
-      local metadata = ''
-      if with_metadata then
-        metadata = redis.call('HGET', METADATA, name) or '{}'
-      end
-      found[#found + 1] = name
-      found[#found + 1] = metadata
-    end
-  end
-  if #names < batch then
-    return {1, last, found}
-  end
-  min = '(' .. names[#names]
-end
-"""
+    def purge(self, project: str, queue: str, now: float) -> None:
+        """Delete every message and claim of the queue."""
+        self._run(Lua.PURGE, project, queue, now)
 
-STATS = r"""
-catch_up(Q, false)
-local total = redis.call('ZCOUNT', Q.expiry, '(' .. num(NOW), '+inf')
--- Only while expired claims wait to be retired can ``h`` hold more.
-local claimed = math.min(redis.call('ZCARD', Q.held), total)
+    # Queues
 
--- The live member with the lowest (or highest) marker of one sorted set,
--- removing the expired ones before it, if it beats ``beat`` (nil: any).
--- Returns 'found', id, marker, record; 'none'; or 'unknown' when the
--- budget ran out first.
-local function end_of(key, reverse, beat, stop_at)
-  local command = 'ZRANGE'
-  if reverse then
-    command = 'ZREVRANGE'
-  end
-  while true do
-    -- Everything examined before is gone: start from the end again.
-    local batch = redis.call(command, key, 0, SCAN_BATCH - 1, 'WITHSCORES')
-    for i = 1, #batch, 2 do
-      local marker = tonumber(batch[i + 1])
-      if beat and (marker < beat) == reverse then
-        return 'none'
-      end
-      if spent >= stop_at then
-        return 'unknown'
-      end
-      spend(1)
-      local m = live_at(Q, batch[i], marker)
-      if m then
-        return 'found', batch[i], marker, m
-      end
-    end
-    if #batch < 2 * SCAN_BATCH then
-      return 'none'
-    end
-  end
-end
+    def create_queue(
+        self, project: str, queue: str, now: float, metadata: Metadata
+    ) -> bool:
+        """Create the queue unless it exists; True if created."""
+        created = self._run(
+            Lua.CREATE_QUEUE,
+            project,
+            queue,
+            now,
+            dump_json(metadata),
+            *_policy_arguments(metadata),
+        )
+        return bool(created)
 
--- The oldest (or newest) live message, looking no further than ``stop_at``.
-local function end_message(reverse, stop_at)
-  local best, best_marker, best_m = nil, nil, nil
-  for _, key in ipairs({Q.free, Q.delayed, Q.held}) do
-    local outcome, id, marker, m = end_of(key, reverse, best_marker, stop_at)
-    if outcome == 'unknown' then
-      return {}
-    end
-    if outcome == 'found' then
-      best, best_marker, best_m = id, marker, m
-    end
-  end
-  if not best then
-    return {}
-  end
-  return {best, num(best_m.created)}
-end
+    def delete_queue(self, project: str, queue: str, now: float) -> None:
+        """Delete the queue, its messages, claims and policy; keep its counter."""
+        self._run(Lua.DELETE_QUEUE, project, queue, now)
 
--- Half of what is left for each end: the newest is usually found at once.
-local oldest = end_message(false, spent + (BUDGET - spent) / 2)
-local newest = end_message(true, BUDGET)
-return {total - claimed, claimed, oldest, newest}
-"""
+    def set_metadata(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        metadata: Metadata,
+        expected: str | None,
+    ) -> MetadataWrite:
+        """Replace the metadata if its stored text is ``expected`` (JSON).
 
-CREATE_CLAIM = r"""
-local claim_id = ARGV[5]
-local ttl = tonumber(ARGV[6])
-local grace = tonumber(ARGV[7])
-local limit = tonumber(ARGV[8])
-local claim_expires = NOW + ttl
-if limit <= 0 then
-  return {}
-end
-local retired_all, promoted_all = catch_up(Q, true)
+        With ``expected`` None the metadata is replaced unconditionally.
+        """
+        condition = ('0', '') if expected is None else ('1', expected)
+        reply = self._run(
+            Lua.SET_METADATA,
+            project,
+            queue,
+            now,
+            dump_json(metadata),
+            *_policy_arguments(metadata),
+            *condition,
+        )
+        outcome = MetadataOutcome(text(reply[0]))
+        if outcome is MetadataOutcome.CONFLICT:
+            return MetadataWrite(outcome, text(reply[1]))
+        return MetadataWrite(outcome)
 
-local policy = nil
-local policy_text = redis.call('HGET', POLICIES, QUEUE)
-if policy_text then
-  local max_claims, dlq_ttl, dlq = string.match(policy_text, '^(%S+) (%S+) (.*)$')
-  policy = {max_claims = tonumber(max_claims), ttl = tonumber(dlq_ttl), queue = dlq}
-end
+    def list_queues(
+        self,
+        project: str,
+        now: float,
+        *,
+        after: str | None,
+        limit: int,
+        name_contains: str | None,
+        with_metadata: bool,
+    ) -> QueueBatch:
+        """List up to ``limit`` queues named after ``after``, by name.
 
--- Moved unclaimed, with a new marker from the dead-letter queue's counter,
--- no claims, and a TTL counted from now.
-local function move_to_dead_letter_queue(id, m)
-  remove_message(Q, id, m)
-  ensure_queue(policy.queue)
-  local dlq = queue_keys(queue_tag(PROJECT, policy.queue))
-  if policy.ttl > 0 then
-    m.ttl = policy.ttl
-  end
-  m.marker = redis.call('HINCRBY', COUNTERS, policy.queue, 1)
-  m.expires = NOW + m.ttl
-  m.visible = NOW
-  m.claim = ''
-  m.claim_expires = 0
-  m.claims = 0
-  save_message(dlq, m)
-  add_unclaimed(dlq, id, m)
-  due_at(dlq, m.expires)
-end
+        Only names that contain ``name_contains`` (None: any) count.
+        """
+        reply = self._run(
+            Lua.LIST_QUEUES,
+            project,
+            '',
+            now,
+            after or '',
+            limit,
+            name_contains or '',
+            _flag(with_metadata),
+        )
+        examined_all, last, flat = reply
+        queues = [
+            (text(flat[i]), load_metadata(flat[i + 1]) if with_metadata else {})
+            for i in range(0, len(flat), 2)
+        ]
+        return QueueBatch(queues, bool(examined_all), text(last) or None)
 
--- Only messages that were in the queue when the claim began: a dead-letter
--- queue naming this queue re-posts moved messages at its tail.
-local last = redis.call('HGET', COUNTERS, QUEUE) or '0'
-local set = claim_set_key(Q, claim_id)
-local taken = {}
-local sources = {Q.free}
-if not retired_all then
-  sources[#sources + 1] = Q.held
-end
-if not promoted_all then
-  sources[#sources + 1] = Q.delayed
-end
-scan(sources, nil, last, function(id, marker)
-  local m = live_at(Q, id, marker)
-  if m and not is_claimed(m) and m.visible <= NOW then
-    if policy and m.claims >= policy.max_claims then
-      move_to_dead_letter_queue(id, m)
-    else
-      if m.claim ~= '' then
-        forget_claim_of(Q, id, m.claim)
-      end
-      m.claim = claim_id
-      m.claim_expires = claim_expires
-      m.claims = m.claims + 1
-      extend_for_claim(Q, m, claim_expires, ttl, grace)
-      save_message(Q, m)
-      hold(Q, id, m)
-      redis.call('SADD', set, id)
-      taken[#taken + 1] = view(id, m)
-    end
-  end
-  return #taken >= limit
-end)
-if #taken == 0 then
-  return {}
-end
-redis.call('HSET', Q.claims, claim_id,
-           encode_claim({expires = claim_expires, ttl = ttl, updated = NOW}))
-redis.call('ZADD', Q.claim_expiry, num(claim_expires), claim_id)
-due_at(Q, claim_expires)
-return taken
-"""
+    def stats(self, project: str, queue: str, now: float) -> QueueStats:
+        """Count live messages as claimed or free; find oldest and newest."""
+        free, claimed, oldest, newest = self._run(Lua.STATS, project, queue, now)
+        return QueueStats(
+            free=int(free),
+            claimed=int(claimed),
+            oldest=_summary(oldest, now),
+            newest=_summary(newest, now),
+        )
 
-GET_CLAIM = r"""
-local claim, held = live_claim(Q, ARGV[5])
-if not claim then
-  return nil
-end
-local views = {}
-for i, pair in ipairs(held) do
-  views[i] = view(pair[1], pair[2])
-end
-return {claim.ttl, num(claim.updated), views}
-"""
+    # Claims
 
-# Returns 1 when renewed, 0 when the claim does not exist.
-UPDATE_CLAIM = r"""
-local claim_id = ARGV[5]
-local ttl = tonumber(ARGV[6])
-local grace = tonumber(ARGV[7])
-local claim, held = live_claim(Q, claim_id)
-if not claim then
-  return 0
-end
-local claim_expires = NOW + ttl
-redis.call('HSET', Q.claims, claim_id,
-           encode_claim({expires = claim_expires, ttl = ttl, updated = NOW}))
-redis.call('ZADD', Q.claim_expiry, num(claim_expires), claim_id)
-due_at(Q, claim_expires)
-for _, pair in ipairs(held) do
-  local id, m = pair[1], pair[2]
-  m.claim_expires = claim_expires
-  extend_for_claim(Q, m, claim_expires, ttl, grace)
-  save_message(Q, m)
-end
-return 1
-"""
+    def create_claim(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        *,
+        ttl: int,
+        grace: int,
+        limit: int,
+    ) -> Claim | None:
+        """Claim up to ``limit`` messages, moving dead letters aside.
 
-# Works from the claim's message set, which outlives the claim's expiry and
-# gc(): releasing never depends on whether gc ran.
-RELEASE_CLAIM = r"""
-local claim_id = ARGV[5]
-local set = claim_set_key(Q, claim_id)
-for _, id in ipairs(redis.call('SMEMBERS', set)) do
-  local m = load_message(Q, id)
-  if m and m.claim == claim_id then
-    m.claim = ''
-    m.claim_expires = 0
-    save_message(Q, m)
-    local marker = redis.call('ZSCORE', Q.held, id)
-    if marker then
-      redis.call('ZREM', Q.held, id)
-      redis.call('ZADD', Q.free, marker, id)
-    end
-  end
-end
-redis.call('DEL', set)
-redis.call('HDEL', Q.claims, claim_id)
-redis.call('ZREM', Q.claim_expiry, claim_id)
-return 0
-"""
+        Returns None when no message could be claimed.
+        """
+        claim_id = ids.new_id()
+        replies = self._run(
+            Lua.CREATE_CLAIM, project, queue, now, claim_id, ttl, grace, limit
+        )
+        if not replies:
+            return None
+        return Claim(id=claim_id, ttl=ttl, age=0, messages=_messages(replies, now))
 
-# Visits the queues whose earliest expiry has passed, removing at most
-# ``budget`` messages and retiring at most ``budget`` claims. Returns
-# {messages removed, claims retired, queues visited, 1 if more is due}.
-# Every visit makes progress (a queue with nothing expired left is
-# rescheduled to its next expiry or leaves ``due``), so the driver calls
-# again while a call visited some queue and more is due.
-GC = r"""
-local budget = tonumber(ARGV[5])
+    def get_claim(
+        self, project: str, queue: str, now: float, claim_id: str
+    ) -> Claim | None:
+        """The live claim ``claim_id`` with its live messages, or None."""
+        reply = self._run(Lua.GET_CLAIM, project, queue, now, _claim_argument(claim_id))
+        if reply is None:
+            return None
+        ttl, updated, views = reply
+        return Claim(
+            id=claim_id,
+            ttl=int(ttl),
+            age=_age(updated, now),
+            messages=_messages(views, now),
+        )
 
-local function reschedule(q)
-  local next_time = nil
-  for _, key in ipairs({q.expiry, q.claim_expiry}) do
-    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    if first[2] then
-      local when = tonumber(first[2])
-      if not next_time or when < next_time then
-        next_time = when
-      end
-    end
-  end
-  if next_time then
-    redis.call('ZADD', DUE, num(next_time), q.tag)
-  else
-    redis.call('ZREM', DUE, q.tag)
-  end
-end
+    def update_claim(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        claim_id: str,
+        *,
+        ttl: int,
+        grace: int,
+    ) -> bool:
+        """Renew a live claim from now; False if there is none."""
+        renewed = self._run(
+            Lua.UPDATE_CLAIM,
+            project,
+            queue,
+            now,
+            _claim_argument(claim_id),
+            ttl,
+            grace,
+        )
+        return bool(renewed)
 
-local messages, claims, visited = 0, 0, 0
-local tags = redis.call('ZRANGEBYSCORE', DUE, '-inf', num(NOW), 'LIMIT', 0, budget)
-for _, tag in ipairs(tags) do
-  if messages >= budget or claims >= budget then
-    break
-  end
-  local q = queue_keys(tag)
-  claims = claims + retire_expired_claims(q, budget - claims, math.huge)
-  messages = messages + sweep_expired(q, budget - messages)
-  reschedule(q)
-  visited = visited + 1
-end
-local more = 0
-if redis.call('ZCOUNT', DUE, '-inf', num(NOW)) > 0 then
-  more = 1
-end
-return {messages, claims, visited, more}
-"""
+    def release_claim(
+        self, project: str, queue: str, now: float, claim_id: str
+    ) -> None:
+        """Release the claim; its messages become claimable at once."""
+        self._run(Lua.RELEASE_CLAIM, project, queue, now, _claim_argument(claim_id))
+
+    # Housekeeping
+
+    def gc(self, now: float, budget: int) -> GCBatch:
+        """Visit due queues, removing and retiring up to ``budget`` of each."""
+        removed, retired, visited, more = self._run(Lua.GC, '', '', now, budget)
+        return GCBatch(int(removed), int(retired), int(visited), bool(more))
+
+    def _run(
+        self,
+        script: Lua,
+        project: str,
+        queue: str,
+        now: float,
+        *args: str | int | float,
+    ) -> Any:
+        """Run ``script`` once, with the four arguments every script takes."""
+        # NOTE: repr() of a float round-trips exactly; Lua's tonumber reads it.
+        header = (self._namespace, project, queue, repr(now))
+        self._check_server()
+        with unavailable_on_redis_error('script'):
+            return self._registered[script](args=header + args)
+
+
+# Arguments
+
+
+def _flag(value: bool) -> str:
+    return '1' if value else '0'
+
+
+def _marker_argument(marker: int | None) -> str:
+    """A marker to list after, as list_messages.lua reads it ('': none)."""
+    return '' if marker is None else str(int(marker))
+
+
+def _distinct(message_ids: Sequence[str]) -> list[str]:
+    """Each id once, in a stable order."""
+    return sorted(set(message_ids))
+
+
+def _claim_argument(claim_id: str) -> str:
+    """A claim id, checked: it becomes part of key names in the scripts.
+
+    The controllers answer an ill-formed id before it gets here.
+    """
+    if not ids.is_valid_id(claim_id):
+        raise ValueError(f'not a claim id: {claim_id!r}')
+    return claim_id
+
+
+def _policy_arguments(metadata: Metadata) -> tuple[int | str, int, str]:
+    """The dead-letter policy as ``_dead_letter.lua`` reads it from ARGV.
+
+    Decided here rather than in Lua, so that the rules are Python's, as for
+    the other drivers: active only when both ``_max_claim_count`` (an int)
+    and ``_dead_letter_queue`` are set; the TTL counts only if a positive
+    int. Max claims, TTL (0: moved messages keep theirs), queue; max claims
+    is empty when the queue has no policy.
+    """
+    policy = DeadLetterPolicy.of(metadata)
+    if policy.max_claims is None or policy.queue is None:
+        return ('', 0, '')
+    return (policy.max_claims, policy.ttl or 0, policy.queue)
+
+
+# Replies
+
+
+def _messages(views: list[Any], now: float) -> list[Message]:
+    return [_message(view, now) for view in views]
+
+
+def _message(view: list[Any], now: float) -> Message:
+    """Build a Message from a script's ``view`` of it (see _prelude.lua)."""
+    message_id, marker, ttl, created, body, claim_id, claim_count = view
+    return Message(
+        id=text(message_id),
+        marker=int(marker),
+        ttl=int(ttl),
+        age=_age(created, now),
+        body=json.loads(body),
+        created=float(text(created)),
+        claim_id=text(claim_id) or None,
+        claim_count=int(claim_count),
+    )
+
+
+def _summary(reply: list[Any], now: float) -> MessageSummary | None:
+    """The oldest or newest message stats.lua found: {id, created} or {}."""
+    if not reply:
+        return None
+    message_id, created = reply
+    return MessageSummary(
+        id=text(message_id), age=_age(created, now), created=float(text(created))
+    )
+
+
+def _age(when: bytes | str, now: float) -> int:
+    """Whole seconds since a time a script returned as text."""
+    return max(0, int(now - float(text(when))))
+
+
+def _marker(reply: bytes | str) -> int | None:
+    """A marker a script returned as text ('': none)."""
+    return int(text(reply)) if reply else None
