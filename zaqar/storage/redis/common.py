@@ -25,20 +25,23 @@ LOG = logging.getLogger('zaqar.storage.redis')
 def unavailable_on_redis_error(
     operation: str, *, refused_ok: bool = False
 ) -> Iterator[None]:
-    """Turn any redis-py error into StorageUnavailable, logging what failed.
+    """Turn any redis-py error into StorageUnavailable, naming what failed.
 
     Connection trouble, timeouts, authentication failures, a missing
     database and script errors alike: the request may be retried later.
-    redis-py's messages name the server and the command, never a password.
-    With ``refused_ok``, an error reply (ResponseError) passes unchanged.
+    Not logged here: whoever handles the error logs it once, with what the
+    failure interrupted (the transport names the request). redis-py's
+    messages name the server and the command, never a password. With
+    ``refused_ok``, an error reply (ResponseError) passes unchanged.
     """
     try:
         yield
     except redis.exceptions.RedisError as ex:
         if refused_ok and isinstance(ex, redis.exceptions.ResponseError):
             raise
-        LOG.error('Redis %s failed: %s: %s', operation, type(ex).__name__, ex)
-        raise errors.StorageUnavailable(f'Redis {operation} failed: {ex}') from ex
+        raise errors.StorageUnavailable(
+            f'Redis {operation} failed: {type(ex).__name__}: {ex}'
+        ) from ex
 
 
 class Controller:

@@ -99,7 +99,9 @@ class RedisDriver(DataDriver):
             self.check_server()
             with unavailable_on_redis_error('PING'):
                 return bool(self.client.ping())
-        except errors.StorageUnavailable:
+        except errors.StorageUnavailable as ex:
+            # Handled here, so logged here, with the reason.
+            LOG.error('%s', ex)
             return False
 
     def check_server(self) -> None:
@@ -145,7 +147,6 @@ class RedisDriver(DataDriver):
                 f'Redis {version} at {self._description} is too old: the redis '
                 'driver needs Redis 6.2 or later'
             )
-            LOG.error('%s', message)
             raise errors.StorageUnavailable(message)
 
     def _check_eviction_policy(self) -> None:
