@@ -44,6 +44,7 @@ from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
+from zaqar.storage.models import Subscription
 
 
 class QueueController(abc.ABC):
@@ -315,8 +316,102 @@ class ClaimController(abc.ABC):
         """
 
 
+class SubscriptionController(abc.ABC):
+    """Subscriptions: where new messages of a queue (or topic) are pushed.
+
+    An optional capability: a driver without it keeps
+    :attr:`DataDriver.subscriptions`' default, and every subscription
+    request is answered with a clear error instead.
+
+    A subscription lives ``ttl`` seconds from its creation or its last TTL
+    change; expired ones are never returned, and :meth:`DataDriver.gc`
+    removes them. A source has at most one live subscription per
+    subscriber. Ids are opaque strings that sort in creation order. A
+    malformed id is a missing subscription. Deleting a queue leaves its
+    subscriptions (they expire on their own), as upstream does.
+    """
+
+    @abc.abstractmethod
+    def create(
+        self,
+        source: str,
+        subscriber: str,
+        ttl: int,
+        options: Metadata,
+        project: str,
+    ) -> str:
+        """Create an unconfirmed subscription; return its id.
+
+        Raises:
+            SubscriptionAlreadyExists: The source has a live subscription
+                for ``subscriber``; it is attached to the error.
+        """
+
+    @abc.abstractmethod
+    def get(self, source: str, subscription_id: str, project: str) -> Subscription:
+        """Return a live subscription of the source.
+
+        Raises:
+            SubscriptionDoesNotExist: None, or it belongs to another source.
+        """
+
+    @abc.abstractmethod
+    def update(
+        self,
+        source: str,
+        subscription_id: str,
+        project: str,
+        subscriber: str | None = None,
+        ttl: int | None = None,
+        options: Metadata | None = None,
+    ) -> None:
+        """Change what is given: a new ``ttl`` restarts the TTL from now,
+        ``options`` replace the old ones whole.
+
+        Raises:
+            SubscriptionDoesNotExist: As for :meth:`get`.
+            SubscriptionAlreadyExists: Another live subscription of the
+                source has the new ``subscriber``.
+        """
+
+    @abc.abstractmethod
+    def confirm(
+        self, source: str, subscription_id: str, project: str, confirmed: bool
+    ) -> None:
+        """Set whether the subscriber confirmed the subscription.
+
+        Raises:
+            SubscriptionDoesNotExist: As for :meth:`get`.
+        """
+
+    @abc.abstractmethod
+    def delete(self, source: str, subscription_id: str, project: str) -> None:
+        """Delete a subscription of the source; idempotent."""
+
+    @abc.abstractmethod
+    def purge(self, source: str, project: str) -> None:
+        """Delete every subscription of the source."""
+
+    @abc.abstractmethod
+    def list(
+        self,
+        source: str,
+        project: str,
+        marker: str | None = None,
+        limit: int = 10,
+    ) -> list[Subscription]:
+        """List the source's live subscriptions by id (creation order).
+
+        Args:
+            source: Queue (or topic) name.
+            project: Project id.
+            marker: Only subscriptions whose id sorts after this one.
+            limit: At most this many.
+        """
+
+
 class DataDriver(abc.ABC):
-    """A storage backend: the three controllers plus housekeeping."""
+    """A storage backend: the controllers plus housekeeping."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -336,13 +431,23 @@ class DataDriver(abc.ABC):
     def claims(self) -> ClaimController:
         """The claim controller."""
 
+    @property
+    def subscriptions(self) -> SubscriptionController:
+        """The subscription controller, if the driver stores subscriptions.
+
+        Raises:
+            Unsupported: The driver does not (this default).
+        """
+        raise errors.Unsupported('subscriptions', self.describe())
+
     @abc.abstractmethod
     def is_alive(self) -> bool:
         """Tell whether the backend answers; never raises."""
 
     @abc.abstractmethod
     def gc(self) -> GCReport:
-        """Remove expired messages and claims; safe to run concurrently.
+        """Remove expired messages, claims and subscriptions; safe to run
+        concurrently.
 
         Reads already hide expired data, so this only reclaims space.
         """

@@ -8,6 +8,8 @@ because they reach clients as error descriptions.
 
 from __future__ import annotations
 
+from zaqar.storage.models import Subscription
+
 
 class StorageError(Exception):
     """Base class of every error a storage driver raises on purpose."""
@@ -51,8 +53,43 @@ class ClaimDoesNotExist(DoesNotExist):
         )
 
 
+class SubscriptionDoesNotExist(DoesNotExist):
+    """The subscription does not exist (or expired) for the queue."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(f'Subscription {subscription_id} does not exist')
+
+
 class Conflict(StorageError):
     """The stored state changed in a way that conflicts with the request."""
+
+
+class SubscriptionAlreadyExists(Conflict):
+    """The source already has a live subscription for that subscriber.
+
+    Attributes:
+        existing: The subscription that is already there.
+    """
+
+    def __init__(self, existing: Subscription) -> None:
+        super().__init__(
+            'Such subscription already exists. Subscriptions are unique by '
+            'project + queue + subscriber URI.'
+        )
+        self.existing = existing
+
+
+class Unsupported(Exception):
+    """The storage driver does not offer an optional capability.
+
+    Not a StorageError: retrying cannot help, so clients get a 400 that
+    names what is missing, not a 503.
+    """
+
+    def __init__(self, capability: str, driver: str) -> None:
+        super().__init__(
+            f'The storage driver ({driver}) does not support {capability}.'
+        )
 
 
 class MetadataConflict(Conflict):

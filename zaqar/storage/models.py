@@ -104,8 +104,33 @@ class Claim:
 
 
 @dataclasses.dataclass(frozen=True)
+class Subscription:
+    """A live subscription: where new messages of a queue (or topic) go.
+
+    Attributes:
+        id: Opaque id; ids sort in creation order.
+        source: The queue (or topic) name.
+        subscriber: Where to deliver: an ``http(s)://`` URL or ``mailto:``.
+        ttl: Seconds the subscription lives after its creation or its last
+            TTL change.
+        age: Whole seconds since then.
+        options: Free JSON object (delivery options, retry policy...).
+        confirmed: Whether the subscriber confirmed it.
+    """
+
+    id: str
+    source: str
+    subscriber: str
+    ttl: int
+    age: int
+    options: Metadata
+    confirmed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class GCReport:
     """What one garbage collection pass removed."""
 
     messages: int = 0
     claims: int = 0
+    subscriptions: int = 0
