@@ -6,6 +6,7 @@ from zaqar.transport.wsgi import claims
 from zaqar.transport.wsgi import health
 from zaqar.transport.wsgi import homedoc
 from zaqar.transport.wsgi import messages
+from zaqar.transport.wsgi import openapi
 from zaqar.transport.wsgi import ping
 from zaqar.transport.wsgi import queues
 from zaqar.transport.wsgi import share
@@ -31,6 +32,7 @@ def build_routes(deps: Dependencies) -> list[Route]:
         # but humans type /v2, so both answer.
         ('/v2', home),
         ('/v2/', home),
+        ('/v2/openapi.json', openapi.OpenAPIDocument()),
         ('/v2/ping', ping.Ping(deps)),
         ('/v2/queues', queues.QueueCollection(deps)),
         (QUEUE, queues.QueueItem(deps)),
