@@ -39,7 +39,7 @@ local fragment_locals = {
   'queue_tag', 'queue_keys', 'claim_set_key', 'NAMES', 'METADATA', 'POLICIES',
   'COUNTERS', 'Q', 'decode', 'encode', 'load_at', 'load_message',
   'save_message', 'add_unclaimed', 'hold', 'is_live', 'is_claimed', 'view',
-  'due_at', 'ensure_queue', 'forget_claim_of', 'remove_message',
+  'due_at', 'schedule', 'ensure_queue', 'forget_claim_of', 'remove_message',
   'remove_orphan', 'retire_expired_claims', 'promote_delayed', 'catch_up',
   'id_at', 'sweep_expired', 'scan', 'live_at', 'decode_claim',
   'encode_claim', 'live_claim', 'extend_for_claim',
@@ -47,6 +47,10 @@ local fragment_locals = {
   'clear_queue',
   -- _dead_letter.lua
   'policy_argument', 'save_policy', 'load_policy',
+  -- _subscriptions.lua
+  'decode_subscription', 'encode_subscription', 'load_subscription',
+  'live_subscription', 'save_subscription', 'subscription_view',
+  'remove_subscription', 'holder_of', 'sweep_expired_subscriptions',
 }
 
 local defined_by_fragments = {}

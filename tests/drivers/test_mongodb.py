@@ -193,6 +193,16 @@ def test_stored_field_names_never_change() -> None:
             'UPDATED': 'u',
             'EXPIRES': 'e',
         },
+        schema.SubscriptionField: {
+            'PROJECT': 'p',
+            'SOURCE': 's',
+            'SUBSCRIBER': 'u',
+            'TTL': 't',
+            'UPDATED': 'c',
+            'EXPIRES': 'e',
+            'OPTIONS': 'o',
+            'CONFIRMED': 'k',
+        },
     }
     for fields, names in stored_names.items():
         declared = {
@@ -242,9 +252,12 @@ def test_indexes_are_created_on_first_use_with_ttl_backstops(
     assert messages['marker']['unique'] is True
     assert [key for key, _ in messages['claimable']['key']] == ['p', 'q', 'ce', 'k']
     assert messages['claim']['sparse'] is True
-    for collection in ('messages', 'claims'):
+    for collection in ('messages', 'claims', 'subscriptions'):
         expiry = database[collection].index_information()['expiry']
         assert expiry['expireAfterSeconds'] == 0
+    subscriber = database['subscriptions'].index_information()['subscriber']
+    assert [key for key, _ in subscriber['key']] == ['p', 's', 'u']
+    assert subscriber['unique'] is True
     assert database['counters'].index_information()['queue']['unique'] is True
     assert database['queues'].index_information()['queue']['unique'] is True
 
@@ -1083,3 +1096,102 @@ def test_an_unreachable_server_is_logged_with_the_reason(
     finally:
         storage.close()
     assert 'ServerSelectionTimeoutError' in caplog.text
+
+
+# Subscriptions
+
+HOOK = 'http://example.com/hook'
+
+
+def subscribe(driver: MongoDriver, subscriber: str = HOOK, ttl: int = 60) -> str:
+    return driver.subscriptions.create(QUEUE, subscriber, ttl, {'$a.b': 1}, PROJECT)
+
+
+def test_a_subscription_document_is_as_the_schema_says(
+    driver: MongoDriver, clock: ManualClock
+) -> None:
+    subscription_id = subscribe(driver)
+
+    (document,) = driver.collections().subscriptions.find({})
+
+    assert document == {
+        '_id': subscription_id,
+        'p': PROJECT,
+        's': QUEUE,
+        'u': HOOK,
+        't': 60,
+        'c': clock.now(),
+        'e': to_date(clock.now() + 60),
+        'o': '{"$a.b":1}',
+        'k': False,
+    }
+
+
+def test_a_second_document_for_one_subscriber_is_refused_by_the_server(
+    driver: MongoDriver,
+) -> None:
+    """The unique index holds whatever a writer in another process does."""
+    subscribe(driver)
+    (document,) = driver.collections().subscriptions.find({})
+
+    with pytest.raises(pymongo.errors.DuplicateKeyError):
+        driver.collections().subscriptions.insert_one({**document, '_id': 'other'})
+
+
+def test_an_expired_holder_is_replaced_by_a_new_document(
+    driver: MongoDriver, clock: ManualClock
+) -> None:
+    old = subscribe(driver)
+    clock.advance(61)
+
+    new = subscribe(driver)
+
+    stored_ids = [d['_id'] for d in driver.collections().subscriptions.find({})]
+    assert stored_ids == [new] and new != old
+
+
+def test_a_create_whose_rival_is_deleted_after_refusing_it_tries_again(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rival = subscribe(driver)
+    subscriptions = driver.collections().subscriptions
+    find_one = subscriptions.find_one
+
+    def rival_deleted_first(*args: Any, **kwargs: Any) -> Any:
+        driver.subscriptions.delete(QUEUE, rival, PROJECT)
+        return find_one(*args, **kwargs)
+
+    monkeypatch.setattr(subscriptions, 'find_one', rival_deleted_first)
+    created = subscribe(driver)
+    monkeypatch.undo()
+
+    assert [s.id for s in driver.subscriptions.list(QUEUE, PROJECT)] == [created]
+
+
+def test_a_create_that_keeps_losing_gives_up_with_storage_unavailable(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscriptions = driver.collections().subscriptions
+
+    def always_taken(document: Any) -> None:
+        raise pymongo.errors.DuplicateKeyError('E11000 duplicate key error')
+
+    monkeypatch.setattr(subscriptions, 'insert_one', always_taken)
+
+    with pytest.raises(errors.StorageUnavailable, match='keeps changing'):
+        subscribe(driver)
+
+
+def test_gc_deletes_subscriptions_in_bounded_batches(
+    driver: MongoDriver, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mongodb_driver, 'GC_BATCH', 2)
+    for number in range(5):
+        subscribe(driver, f'{HOOK}/{number}')
+    kept = subscribe(driver, ttl=600)
+    clock.advance(61)
+
+    assert driver.gc().subscriptions == 5
+
+    stored_ids = [d['_id'] for d in driver.collections().subscriptions.find({})]
+    assert stored_ids == [kept]

@@ -38,6 +38,7 @@ from zaqar.storage.redis.scripts import Scripts
 
 PROJECT = 'p'
 CLIENT = 'c'
+HOOK = 'http://example.com/hook'
 T = TypeVar('T')
 
 
@@ -393,6 +394,7 @@ def test_every_script_is_run_by_exactly_one_method_of_scripts(
     run = driver.scripts
     now = clock.now()
     claim_id = ids.new_id()
+    subscription_id = ids.new_ordered_id(now)
     calls: dict[str, Callable[[], object]] = {
         'post': lambda: run.post(PROJECT, 'q', now, [NewMessage(1, ttl=60)], CLIENT),
         'list_messages': lambda: run.list_messages(
@@ -431,6 +433,25 @@ def test_every_script_is_run_by_exactly_one_method_of_scripts(
         ),
         'release_claim': lambda: run.release_claim(PROJECT, 'q', now, claim_id),
         'gc': lambda: run.gc(now, 10),
+        'create_subscription': lambda: run.create_subscription(
+            PROJECT, 'q', now, subscription_id, subscriber=HOOK, ttl=60, options={}
+        ),
+        'get_subscription': lambda: run.get_subscription(
+            PROJECT, 'q', now, subscription_id
+        ),
+        'update_subscription': lambda: run.update_subscription(
+            PROJECT, 'q', now, subscription_id, subscriber=None, ttl=5, options=None
+        ),
+        'confirm_subscription': lambda: run.confirm_subscription(
+            PROJECT, 'q', now, subscription_id, True
+        ),
+        'delete_subscription': lambda: run.delete_subscription(
+            PROJECT, 'q', now, subscription_id
+        ),
+        'purge_subscriptions': lambda: run.purge_subscriptions(PROJECT, 'q', now),
+        'list_subscriptions': lambda: run.list_subscriptions(
+            PROJECT, 'q', now, after=None, limit=1
+        ),
     }
     methods = {
         name
@@ -953,3 +974,102 @@ def test_a_list_goes_on_past_more_of_the_readers_own_messages_than_one_call_sees
 
     assert [m.body for m in page] == ['theirs']
     assert page[0].marker == 3 * scripts.BUDGET + 1
+
+
+# Subscriptions
+
+
+def subscribe(
+    driver: RedisDriver, subscriber: str, source: str = 'q', ttl: int = 60
+) -> str:
+    return driver.subscriptions.create(source, subscriber, ttl, {'o': 1}, PROJECT)
+
+
+def test_subscriptions_leave_no_key_behind_once_deleted_and_collected(
+    driver: RedisDriver, client: redis.Redis, namespace: str, clock: ManualClock
+) -> None:
+    first = subscribe(driver, HOOK)
+    subscribe(driver, f'{HOOK}/2', source='other')
+    driver.subscriptions.update('q', first, PROJECT, subscriber=f'{HOOK}/1', ttl=90)
+    driver.subscriptions.confirm('q', first, PROJECT, True)
+    kinds = {key.split(':')[1] for key in keys(client, namespace)}
+    assert kinds == {'s', 'u', 'o', 'y', 'due'}
+
+    driver.subscriptions.delete('q', first, PROJECT)
+    driver.subscriptions.purge('other', PROJECT)
+    assert keys(client, namespace) == {f'{namespace}:due'}
+    clock.advance(91)
+
+    assert driver.gc() == GCReport()
+    assert keys(client, namespace) == set()
+
+
+def test_gc_leaves_nothing_of_expired_subscriptions(
+    driver: RedisDriver, client: redis.Redis, namespace: str, clock: ManualClock
+) -> None:
+    post(driver, 1, ttl=600)
+    for number in range(3):
+        subscribe(driver, f'{HOOK}/{number}')
+    subscribe(driver, HOOK, source='other')
+    driver.queues.delete('q', PROJECT)
+    clock.advance(61)
+
+    assert driver.gc() == GCReport(subscriptions=4)
+
+    assert keys(client, namespace) == {f'{namespace}:n:{PROJECT}'}
+
+
+def test_gc_removes_subscriptions_in_bounded_batches(
+    driver: RedisDriver, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_driver, 'GC_BATCH', 2)
+    for source in 'abc':
+        for number in range(3):
+            subscribe(driver, f'{HOOK}/{number}', source=source)
+    kept = subscribe(driver, HOOK, source='a', ttl=600)
+    clock.advance(61)
+    batches: list[scripts.GCBatch] = []
+    original = driver.scripts.gc
+
+    def spy(now: float, budget: int) -> scripts.GCBatch:
+        batches.append(original(now, budget))
+        return batches[-1]
+
+    monkeypatch.setattr(driver.scripts, 'gc', spy)
+
+    assert driver.gc() == GCReport(subscriptions=9)
+
+    assert max(batch.subscriptions for batch in batches) <= 2
+    assert [s.id for s in driver.subscriptions.list('a', PROJECT)] == [kept]
+
+
+def test_a_list_steps_over_more_expired_subscriptions_than_one_call_examines(
+    client: redis.Redis,
+    namespace: str,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each call examines at most BUDGET ids; the page is still exact."""
+    monkeypatch.setattr(scripts, 'BUDGET', 10)
+    driver = RedisDriver(client, clock, namespace=namespace)
+    for number in range(25):
+        subscribe(driver, f'{HOOK}/expiring/{number}')
+    clock.advance(1)
+    live = [subscribe(driver, f'{HOOK}/{number}', ttl=600) for number in range(3)]
+    clock.advance(60)
+    batches: list[scripts.SubscriptionBatch] = []
+    original = driver.scripts.list_subscriptions
+
+    def spy(
+        project: str, source: str, now: float, *, after: str | None, limit: int
+    ) -> scripts.SubscriptionBatch:
+        batches.append(original(project, source, now, after=after, limit=limit))
+        return batches[-1]
+
+    monkeypatch.setattr(driver.scripts, 'list_subscriptions', spy)
+
+    listed = driver.subscriptions.list('q', PROJECT, limit=2)
+
+    assert [s.id for s in listed] == sorted(live)[:2]
+    assert len(batches) == 3
+    assert all(len(batch.subscriptions) <= 2 for batch in batches)

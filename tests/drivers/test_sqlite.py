@@ -10,8 +10,10 @@ import pytest
 
 from zaqar.common.clock import ManualClock
 from zaqar.storage import errors
+from zaqar.storage.models import GCReport
 from zaqar.storage.models import NewMessage
 from zaqar.storage.sqlite import driver as sqlite_driver
+from zaqar.storage.sqlite import schema
 from zaqar.storage.sqlite.driver import SqliteDriver
 
 PROJECT = 'p'
@@ -155,3 +157,71 @@ def test_gc_works_through_a_backlog_in_bounded_batches(
     clock.advance(61)
     assert driver.gc().messages == 10
     assert rows(database, 'messages') == 1
+
+
+def test_gc_works_through_a_backlog_of_subscriptions_in_bounded_batches(
+    database: Path,
+    driver: SqliteDriver,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sqlite_driver, 'GC_BATCH', 3)
+    for number in range(10):
+        driver.subscriptions.create('q', f'http://h/{number}', 60, {}, PROJECT)
+    driver.subscriptions.create('q', 'http://h/kept', 600, {}, PROJECT)
+    clock.advance(61)
+
+    assert driver.gc() == GCReport(subscriptions=10)
+
+    assert rows(database, 'subscriptions') == 1
+
+
+def test_a_second_row_for_one_subscriber_is_refused_by_the_database(
+    database: Path, driver: SqliteDriver
+) -> None:
+    """The unique index holds whatever a writer in another process does."""
+    driver.subscriptions.create('q', 'http://h', 60, {}, PROJECT)
+
+    with sqlite3.connect(database) as connection:
+        with pytest.raises(sqlite3.IntegrityError):
+            connection.execute(
+                'INSERT INTO subscriptions (id, project, source, subscriber, ttl, '
+                "updated, expires, options) VALUES ('x', ?, 'q', 'http://h', 60, "
+                "0, 60, '{}')",
+                (PROJECT,),
+            )
+
+
+def test_an_expired_subscription_in_the_way_is_deleted_by_the_create(
+    database: Path, driver: SqliteDriver, clock: ManualClock
+) -> None:
+    old = driver.subscriptions.create('q', 'http://h', 60, {}, PROJECT)
+    clock.advance(61)
+
+    new = driver.subscriptions.create('q', 'http://h', 60, {}, PROJECT)
+
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute('SELECT id FROM subscriptions').fetchall()
+    assert stored == [(new,)] and new != old
+
+
+def test_a_database_made_before_subscriptions_keeps_its_data_and_gains_them(
+    database: Path, clock: ManualClock
+) -> None:
+    earlier = [s for s in schema.STATEMENTS if 'subscriptions' not in s]
+    with sqlite3.connect(database) as connection:
+        for statement in earlier:
+            connection.execute(statement)
+        connection.execute(
+            'INSERT INTO queues (project, name, metadata) VALUES (?, ?, ?)',
+            (PROJECT, 'q', '{"a": 1}'),
+        )
+    storage = SqliteDriver(str(database), clock)
+    try:
+        assert storage.queues.get_metadata('q', PROJECT) == {'a': 1}
+        created = storage.subscriptions.create('q', 'http://h', 60, {}, PROJECT)
+        assert storage.subscriptions.get('q', created, PROJECT).subscriber == (
+            'http://h'
+        )
+    finally:
+        storage.close()

@@ -304,15 +304,68 @@ def test_a_stage_rejecting_its_options_stops_startup(tmp_path: Path) -> None:
     )
 
 
+def write_subscription_stage(site: Path) -> None:
+    """A distribution on ``site`` whose stage hooks subscription operations."""
+    dist = site / 'subscription_stage-1.0.dist-info'
+    dist.mkdir(parents=True)
+    (dist / 'METADATA').write_text(
+        'Metadata-Version: 2.1\nName: subscription-stage\nVersion: 1.0\n'
+    )
+    (dist / 'entry_points.txt').write_text(
+        '[zaqar.storage.stages]\n'
+        'subscription_audit = subscription_stage:SubscriptionAudit\n'
+    )
+    (site / 'subscription_stage.py').write_text(
+        textwrap.dedent(
+            """
+            class SubscriptionAudit:
+                def __init__(self, conf):
+                    pass
+
+                def create(self, source, subscriber, ttl, options, project):
+                    pass
+
+                def purge(self, source, project):
+                    pass
+            """
+        )
+    )
+
+
+def test_a_subscription_stage_starts_with_the_server(
+    tmp_path: Path, server_factory: Callable[..., Server]
+) -> None:
+    site = tmp_path / 'site'
+    write_subscription_stage(site)
+
+    server = server_factory(
+        {'storage': {'subscription_pipeline': 'subscription_audit'}},
+        env={'PYTHONPATH': str(site)},
+    )
+
+    log = wait_for_log(server, 'stages: subscription=[subscription_audit]')
+    assert 'stages: subscription=[subscription_audit]' in log
+    assert request(server, 'PUT', 'orders') == 201
+
+
 @pytest.mark.usefixtures('example_package')
-def test_a_subscription_stage_stops_startup(tmp_path: Path) -> None:
+def test_a_queue_stage_in_the_subscription_pipeline_stops_startup(
+    tmp_path: Path,
+) -> None:
     result = run_server(tmp_path, {'storage': {'subscription_pipeline': AUDIT}})
 
+    # Its create(name, metadata, project) and delete(name, project) take the
+    # arguments of queue operations, not of the subscription ones.
     assert_refused(
         result,
-        f"[storage] subscription_pipeline: stage '{AUDIT}' cannot run: "
-        'subscriptions have no hookable operations yet',
+        f"[storage] subscription_pipeline: stage '{AUDIT}' hooks no subscription "
+        'operation',
     )
+    assert (
+        f"[storage] subscription_pipeline: stage '{AUDIT}': method delete takes "
+        'the arguments of the queue operation, so it is not called for '
+        'subscription ones'
+    ) in result.stderr
 
 
 # A third-party storage driver --------------------------------------------

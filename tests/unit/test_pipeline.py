@@ -30,7 +30,7 @@ from zaqar.storage import errors
 from zaqar.storage.models import GCReport
 from zaqar.storage.sqlite.driver import SqliteDriver
 
-HOOKABLE = (stage_api.QUEUE, stage_api.MESSAGE, stage_api.CLAIM)
+HOOKABLE = stage_api.RESOURCES
 _unique = itertools.count()
 
 
@@ -42,6 +42,9 @@ class FakeDriver(base.DataDriver):
         self._queues = mock.create_autospec(base.QueueController, instance=True)
         self._messages = mock.create_autospec(base.MessageController, instance=True)
         self._claims = mock.create_autospec(base.ClaimController, instance=True)
+        self._subscriptions = mock.create_autospec(
+            base.SubscriptionController, instance=True
+        )
         self.closed = False
 
     @property
@@ -55,6 +58,10 @@ class FakeDriver(base.DataDriver):
     @property
     def claims(self) -> Any:
         return self._claims
+
+    @property
+    def subscriptions(self) -> Any:
+        return self._subscriptions
 
     def controller(self, resource: stage_api.Resource) -> Any:
         return getattr(self, f'{resource.name}s')
@@ -381,6 +388,67 @@ def test_without_stages_the_driver_is_used_as_is() -> None:
     assert pipeline.wrap(driver, Pipelines()) is driver
 
 
+class WithoutSubscriptions(base.DataDriver):
+    """A minimal third-party driver: it keeps the default ``subscriptions``."""
+
+    def __init__(self) -> None:
+        super().__init__(ManualClock())
+        self._queues = mock.create_autospec(base.QueueController, instance=True)
+        self._messages = mock.create_autospec(base.MessageController, instance=True)
+        self._claims = mock.create_autospec(base.ClaimController, instance=True)
+
+    @property
+    def queues(self) -> Any:
+        return self._queues
+
+    @property
+    def messages(self) -> Any:
+        return self._messages
+
+    @property
+    def claims(self) -> Any:
+        return self._claims
+
+    def is_alive(self) -> bool:
+        return True
+
+    def gc(self) -> GCReport:
+        return GCReport()
+
+
+def test_a_driver_without_the_capability_raises_unsupported() -> None:
+    with pytest.raises(errors.Unsupported) as refused:
+        _ = WithoutSubscriptions().subscriptions
+
+    assert str(refused.value) == (
+        'The storage driver (WithoutSubscriptions) does not support subscriptions.'
+    )
+
+
+def test_the_pipeline_raises_unsupported_only_when_subscriptions_are_used() -> None:
+    recorder = Recorder()
+    driver = WithoutSubscriptions()
+    factories = {
+        'q': recording_stage(recorder, 'q', ['count']),
+        's': recording_stage(recorder, 's', ['create']),
+    }
+
+    # Starting up works: the driver serves everything else.
+    stack = PipelineDriver(
+        driver,
+        loader.load_pipelines(
+            new_conf(queue=['q'], subscription=['s']), finder(**factories)
+        ),
+    )
+    stack.queues.count('p')
+    driver.queues.count.assert_called_once_with('p')
+
+    for _ in range(2):
+        with pytest.raises(errors.Unsupported):
+            stack.subscriptions.create('q', 'http://h', 60, {}, 'p')
+    assert recorder.stages('create') == []
+
+
 def test_load_storage_returns_the_bare_driver_without_stages(
     tmp_path: Path,
 ) -> None:
@@ -411,8 +479,22 @@ def test_each_protocol_declares_exactly_the_controller_operations(
     assert declared == resource.operations()
 
 
-def test_the_subscription_resource_has_no_operations() -> None:
-    assert stage_api.SUBSCRIPTION.operations() == {}
+def test_every_resource_has_hookable_operations() -> None:
+    assert [resource.name for resource in HOOKABLE] == [
+        'queue',
+        'message',
+        'claim',
+        'subscription',
+    ]
+    assert sorted(stage_api.SUBSCRIPTION.operations()) == [
+        'confirm',
+        'create',
+        'delete',
+        'get',
+        'list',
+        'purge',
+        'update',
+    ]
 
 
 def test_only_methods_a_stage_defines_are_hooks() -> None:
@@ -684,13 +766,41 @@ def test_a_stage_listed_twice_is_refused() -> None:
     )
 
 
-def test_any_subscription_stage_is_refused() -> None:
-    stage = recording_stage(Recorder(), 's', ['create'])
+def test_a_subscription_stage_hooks_subscription_operations() -> None:
+    seen: list[tuple[str, str]] = []
 
-    message = load_error({'s': stage}, subscription=['s'])
+    class Subscriptions(stage_api.SubscriptionStage):
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
 
-    assert message.startswith("[storage] subscription_pipeline: stage 's' cannot")
-    assert 'subscriptions have no hookable operations yet' in message
+        def confirm(
+            self, source: str, subscription_id: str, project: str, confirmed: bool
+        ) -> None:
+            seen.append((source, subscription_id))
+
+    driver = FakeDriver()
+    stack = build(driver, {'s': Subscriptions}, subscription=['s'])
+
+    stack.subscriptions.confirm('q', 'id', 'p', True)
+
+    assert seen == [('q', 'id')]
+    driver.subscriptions.confirm.assert_called_once_with('q', 'id', 'p', True)
+    assert stack.describe() == 'fake; stages: subscription=[s]'
+
+
+def test_a_queue_stage_in_the_subscription_pipeline_hooks_nothing_there() -> None:
+    class QueueAudit:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def create(self, name: str, metadata: Any, project: str) -> None:
+            pass
+
+    message = load_error({'audit': QueueAudit}, subscription=['audit'])
+
+    assert message.startswith(
+        "[storage] subscription_pipeline: stage 'audit' hooks no subscription operation"
+    )
 
 
 def test_blank_names_in_a_list_are_ignored() -> None:

@@ -23,6 +23,7 @@ __all__ = [
     'PipelineDriver',
     'Pipelines',
     'load_pipelines',
+    'unwrapped',
     'wrap',
 ]
 
@@ -35,4 +36,23 @@ def wrap(driver: DataDriver, pipelines: Pipelines) -> DataDriver:
     """
     if pipelines.empty:
         return driver
+    _bind_storage(driver, pipelines)
     return PipelineDriver(driver, pipelines)
+
+
+def _bind_storage(driver: DataDriver, pipelines: Pipelines) -> None:
+    """Give each stage that asks for it (``bind_storage``) the driver."""
+    for stage_pipeline in pipelines.all():
+        for stage in stage_pipeline.stage_objects:
+            bind = getattr(stage, 'bind_storage', None)
+            if callable(bind):
+                bind(driver)
+
+
+def unwrapped(storage: DataDriver) -> DataDriver:
+    """The storage driver behind the pipeline (``storage`` if none).
+
+    For what the service does internally (notification deliveries), which
+    runs no stage.
+    """
+    return storage.driver if isinstance(storage, PipelineDriver) else storage

@@ -103,11 +103,11 @@ def load_pipelines(conf: cfg.ConfigOpts, find: StageFinder = find_stage) -> Pipe
             or defines a method that no operation of its pipeline has or
             whose signature cannot take that operation's arguments.
     """
-    _refuse_subscription_stages(_names(conf, stage_api.SUBSCRIPTION))
     return Pipelines(
         queue=load_pipeline(conf, stage_api.QUEUE, find),
         message=load_pipeline(conf, stage_api.MESSAGE, find),
         claim=load_pipeline(conf, stage_api.CLAIM, find),
+        subscription=load_pipeline(conf, stage_api.SUBSCRIPTION, find),
     )
 
 
@@ -121,10 +121,32 @@ def load_pipeline(
     """
     names = _names(conf, resource)
     _refuse_duplicates(resource, names)
-    stages = [_load_stage(conf, resource, name, find) for name in names]
+    stages = _last_ones_last(
+        resource, [_load_stage(conf, resource, name, find) for name in names]
+    )
+    names = [stage.name for stage in stages]
     if stages:
         LOG.info('%s pipeline: %s -> storage driver', resource.name, ' -> '.join(names))
     return Pipeline(resource.name, stages)
+
+
+def _last_ones_last(
+    resource: stage_api.Resource, stages: list[StageHooks]
+) -> list[StageHooks]:
+    """Move the stages whose class says ``run_last`` to the end, in order.
+
+    Such a stage does the driver's work itself (the notifier stores the
+    messages, then records their deliveries), so no stage may come after
+    it; it runs last wherever it is listed.
+    """
+    last = [stage for stage in stages if getattr(stage.stage, 'run_last', False)]
+    if last and stages[-len(last) :] != last:
+        LOG.info(
+            '%s pipeline: %s run(s) last, after the other stages',
+            resource.name,
+            ', '.join(stage.name for stage in last),
+        )
+    return [stage for stage in stages if stage not in last] + last
 
 
 def _names(conf: cfg.ConfigOpts, resource: stage_api.Resource) -> list[str]:
@@ -135,18 +157,6 @@ def _names(conf: cfg.ConfigOpts, resource: stage_api.Resource) -> list[str]:
 
 def _where(resource: stage_api.Resource, name: str) -> str:
     return f'[{storage_conf.GROUP_NAME}] {resource.option}: stage {name!r}'
-
-
-def _refuse_subscription_stages(names: Sequence[str]) -> None:
-    if names:
-        listed = ', '.join(repr(name) for name in names)
-        stages = 'stage' if len(names) == 1 else 'stages'
-        raise errors.ConfigurationError(
-            f'[{storage_conf.GROUP_NAME}] {stage_api.SUBSCRIPTION.option}: '
-            f'{stages} {listed} cannot run: subscriptions have no hookable '
-            f'operations yet (this server stores no subscriptions); leave '
-            f'{stage_api.SUBSCRIPTION.option} empty'
-        )
 
 
 def _refuse_duplicates(resource: stage_api.Resource, names: Sequence[str]) -> None:
@@ -176,7 +186,7 @@ def _load_stage(
             f'{where} called sys.exit({ex.code!r}) while being imported'
         ) from ex
     stage = _build(factory, conf, where)
-    return StageHooks(name, hooks_of(stage, resource, where))
+    return StageHooks(name, hooks_of(stage, resource, where), stage)
 
 
 def _build(factory: object, conf: cfg.ConfigOpts, where: str) -> object:
@@ -290,7 +300,7 @@ def public_methods(klass: type, where: str = 'stage') -> list[str]:
         if stage_api.is_declaration(owner) or owner is object:
             continue
         for name, value in vars(owner).items():
-            if name.startswith('_'):
+            if name.startswith('_') or name in stage_api.SERVICE_METHODS:
                 continue
             if isinstance(value, _METHOD_TYPES):
                 names.add(name)
@@ -368,7 +378,7 @@ def _cannot_take(
     hook: Hook,
     mismatch: TypeError,
 ) -> str:
-    controller = resource.controller.__name__ if resource.controller else '?'
+    controller = resource.controller.__name__
     parameters = resource.operations()[method]
     return (
         f'{where} method {method}{_bare(inspect.signature(hook))} cannot take the '

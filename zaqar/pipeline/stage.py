@@ -41,9 +41,15 @@ from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
+from zaqar.storage.models import Subscription
 
 # What an entry point in the zaqar.storage.stages group must name.
 StageFactory = Callable[[cfg.ConfigOpts], object]
+
+# Public methods a stage may define that are not hooks: zaqar calls
+# ``bind_storage(driver)`` once at start-up with the storage driver behind
+# the pipeline, for stages that need storage of their own.
+SERVICE_METHODS = frozenset({'bind_storage'})
 
 
 class QueueStage(Protocol):
@@ -186,20 +192,74 @@ class ClaimStage(Protocol):
         ...
 
 
+class SubscriptionStage(Protocol):
+    """Hooks of a stage listed in ``[storage] subscription_pipeline``."""
+
+    def create(
+        self,
+        *,
+        source: str,
+        subscriber: str,
+        ttl: int,
+        options: Metadata,
+        project: str,
+    ) -> str | None:
+        """Before a subscription is created; a str answers as its new id."""
+        ...
+
+    def get(
+        self, *, source: str, subscription_id: str, project: str
+    ) -> Subscription | None:
+        """Before a subscription is read."""
+        ...
+
+    def update(
+        self,
+        *,
+        source: str,
+        subscription_id: str,
+        project: str,
+        subscriber: str | None,
+        ttl: int | None,
+        options: Metadata | None,
+    ) -> object:
+        """Before a subscription is changed."""
+        ...
+
+    def confirm(
+        self, *, source: str, subscription_id: str, project: str, confirmed: bool
+    ) -> object:
+        """Before a subscription is confirmed (or unconfirmed)."""
+        ...
+
+    def delete(self, *, source: str, subscription_id: str, project: str) -> object:
+        """Before a subscription is deleted."""
+        ...
+
+    def purge(self, *, source: str, project: str) -> object:
+        """Before every subscription of the source is deleted."""
+        ...
+
+    def list(
+        self, *, source: str, project: str, marker: str | None, limit: int
+    ) -> list[Subscription] | None:
+        """Before the source's subscriptions are listed."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Resource:
     """One resource whose operations a pipeline runs stages for.
 
     Attributes:
         name: As in the option name ``[storage] <name>_pipeline``.
-        controller: The storage controller whose methods stages hook, or
-            None when the resource has no storage operations yet.
+        controller: The storage controller whose methods stages hook.
         protocol: The protocol documenting the hooks.
     """
 
     name: str
-    controller: abc.ABCMeta | None
-    protocol: type | None
+    controller: abc.ABCMeta
+    protocol: type
 
     @property
     def option(self) -> str:
@@ -208,8 +268,6 @@ class Resource:
 
     def operations(self) -> dict[str, tuple[str, ...]]:
         """Map each hookable operation to its parameter names, in order."""
-        if self.controller is None:
-            return {}
         # Every public method the controller ABC defines, abstract or not
         # (MessageController.get has a default built on get_many).
         return {
@@ -228,9 +286,7 @@ def parameter_names(method: Callable[..., object]) -> tuple[str, ...]:
 QUEUE = Resource('queue', base.QueueController, QueueStage)
 MESSAGE = Resource('message', base.MessageController, MessageStage)
 CLAIM = Resource('claim', base.ClaimController, ClaimStage)
-# Accepted in the configuration so the option exists, but nothing stores
-# subscriptions yet, so no stage can be listed there.
-SUBSCRIPTION = Resource('subscription', None, None)
+SUBSCRIPTION = Resource('subscription', base.SubscriptionController, SubscriptionStage)
 RESOURCES = (QUEUE, MESSAGE, CLAIM, SUBSCRIPTION)
 
 

@@ -41,12 +41,13 @@ _R = TypeVar('_R')
 
 
 class Collections(NamedTuple):
-    """The driver's four collections."""
+    """The driver's five collections."""
 
     queues: Collection[Document]
     counters: Collection[Document]
     messages: Collection[Document]
     claims: Collection[Document]
+    subscriptions: Collection[Document]
 
 
 class Controller:

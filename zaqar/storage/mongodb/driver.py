@@ -33,6 +33,8 @@ from zaqar.storage.mongodb.messages import MessageController
 from zaqar.storage.mongodb.queues import QueueController
 from zaqar.storage.mongodb.schema import ClaimField
 from zaqar.storage.mongodb.schema import MessageField
+from zaqar.storage.mongodb.schema import SubscriptionField
+from zaqar.storage.mongodb.subscriptions import SubscriptionController
 
 LOG = logging.getLogger(__name__)
 
@@ -65,8 +67,9 @@ class MongoDriver(DataDriver):
         Args:
             database: The pymongo database to store in.
             clock: The source of "now".
-            max_attempts: Tries a post makes for its markers before it fails
-                with StorageUnavailable.
+            max_attempts: Tries a post makes for its markers, and a
+                subscription write for its subscriber, before it fails with
+                StorageUnavailable.
             max_retry_sleep: Longest back-off between two tries, in seconds.
             repair_delay: Seconds a queue's counter must have stood still
                 while posts collide before they clear a crashed writer's
@@ -84,6 +87,7 @@ class MongoDriver(DataDriver):
             counters=database['counters'],
             messages=database['messages'],
             claims=database['claims'],
+            subscriptions=database['subscriptions'],
         )
         self._indexes_ready = False
         self._indexes_lock = threading.Lock()
@@ -91,6 +95,7 @@ class MongoDriver(DataDriver):
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
+        self._subscriptions = SubscriptionController(self)
 
     @property
     def queues(self) -> QueueController:
@@ -106,6 +111,11 @@ class MongoDriver(DataDriver):
     def claims(self) -> ClaimController:
         """The claim controller."""
         return self._claims
+
+    @property
+    def subscriptions(self) -> SubscriptionController:
+        """The subscription controller."""
+        return self._subscriptions
 
     def collections(self) -> Collections:
         """Return the collections, creating their indexes on first use.
@@ -147,7 +157,9 @@ class MongoDriver(DataDriver):
 
     @translate_errors
     def gc(self) -> GCReport:
-        """Delete expired messages and claims, a bounded batch per request.
+        """Delete what expired, a bounded batch per request.
+
+        Messages, claims and subscriptions alike.
 
         Each batch deletes by id *and* expiry, so two collectors that select
         the same batch delete each document once and each counts only what
@@ -162,6 +174,9 @@ class MongoDriver(DataDriver):
         report = GCReport(
             messages=_delete_expired(collections.messages, MessageField.EXPIRES, now),
             claims=_delete_expired(collections.claims, ClaimField.EXPIRES, now),
+            subscriptions=_delete_expired(
+                collections.subscriptions, SubscriptionField.EXPIRES, now
+            ),
         )
         self.counters.collect_abandoned(GC_BATCH)
         return report

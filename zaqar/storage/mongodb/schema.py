@@ -17,8 +17,14 @@ queue keeps it, so markers are never reused (:class:`CounterField`, and
 
 ``claims``: one document per claim (:class:`ClaimField`).
 
+``subscriptions``: one document per subscription (:class:`SubscriptionField`).
+
 Every document also has MongoDB's own ``_id``: an ObjectId for queues and
-counters, the 16 bytes of the message or claim id for messages and claims.
+counters, the 16 bytes of the message or claim id for messages and claims,
+and the subscription id itself, as text, for subscriptions: a listing pages
+after a marker that the client chose, which need not be an id at all, and
+text compares with any marker the way the other drivers compare ids
+(subscriptions are few, so the bytes saved would not matter).
 
 Bodies and metadata are stored as JSON text rather than BSON documents: JSON
 keys may start with ``$`` or contain dots, integers may exceed 64 bits, and
@@ -93,6 +99,19 @@ class ClaimField:
     GRACE: Final = 'g'  # the grace its messages get past it (seconds)
     UPDATED: Final = 'u'  # created or last renewed (driver clock, seconds)
     EXPIRES: Final = 'e'  # when it expires (Date)
+
+
+class SubscriptionField:
+    """Fields of a ``subscriptions`` document."""
+
+    PROJECT: Final = 'p'  # the project of the subscription
+    SOURCE: Final = 's'  # the queue (or topic) name subscribed to
+    SUBSCRIBER: Final = 'u'  # where to deliver (URL or mailto:)
+    TTL: Final = 't'  # the subscription's TTL (seconds)
+    UPDATED: Final = 'c'  # created or TTL last changed (driver clock, seconds)
+    EXPIRES: Final = 'e'  # when it expires (Date)
+    OPTIONS: Final = 'o'  # the options, as JSON text
+    CONFIRMED: Final = 'k'  # whether the subscriber confirmed it (bool)
 
 
 # Indexes that queries name in a hint, so that the two cannot drift apart.
@@ -178,6 +197,35 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel(
             [(ClaimField.EXPIRES, ASCENDING)], name='expiry', expireAfterSeconds=0
+        ),
+    ],
+    'subscriptions': [
+        # One document per subscriber of a source: what keeps two concurrent
+        # creates (or updates) from both succeeding. It counts expired
+        # documents too, so a write first deletes an expired one in its way
+        # (see subscriptions.py).
+        IndexModel(
+            [
+                (SubscriptionField.PROJECT, ASCENDING),
+                (SubscriptionField.SOURCE, ASCENDING),
+                (SubscriptionField.SUBSCRIBER, ASCENDING),
+            ],
+            name='subscriber',
+            unique=True,
+        ),
+        # Listing a source's subscriptions in id (creation) order.
+        IndexModel(
+            [
+                (SubscriptionField.PROJECT, ASCENDING),
+                (SubscriptionField.SOURCE, ASCENDING),
+                ('_id', ASCENDING),
+            ],
+            name='source',
+        ),
+        IndexModel(
+            [(SubscriptionField.EXPIRES, ASCENDING)],
+            name='expiry',
+            expireAfterSeconds=0,
         ),
     ],
 }

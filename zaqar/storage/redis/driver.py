@@ -24,10 +24,12 @@ from zaqar.storage.redis.common import unavailable_on_redis_error
 from zaqar.storage.redis.messages import MessageController
 from zaqar.storage.redis.queues import QueueController
 from zaqar.storage.redis.scripts import Scripts
+from zaqar.storage.redis.subscriptions import SubscriptionController
 
 # One gc() script call visits at most this many queues, removes at most this
-# many messages and retires at most this many claims, so that it never blocks
-# the server for long; gc() repeats calls until nothing expired is left.
+# many messages and subscriptions and retires at most this many claims, so
+# that it never blocks the server for long; gc() repeats calls until nothing
+# expired is left.
 GC_BATCH = 1000
 
 # ``ZADD ... LT``, which the scripts use, came with Redis 6.2.
@@ -41,7 +43,7 @@ URI_FORMS = (
 
 
 class RedisDriver(DataDriver):
-    """Stores queues, messages and claims in one Redis database.
+    """Stores queues, messages, claims and subscriptions in one Redis database.
 
     Every operation is one Lua script call (or one plain command for simple
     reads), atomic on the server, so threads and worker processes need no
@@ -73,6 +75,7 @@ class RedisDriver(DataDriver):
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
+        self._subscriptions = SubscriptionController(self)
 
     @property
     def queues(self) -> QueueController:
@@ -88,6 +91,11 @@ class RedisDriver(DataDriver):
     def claims(self) -> ClaimController:
         """The claim controller."""
         return self._claims
+
+    @property
+    def subscriptions(self) -> SubscriptionController:
+        """The subscription controller."""
+        return self._subscriptions
 
     def describe(self) -> str:
         """Name the backend, server and namespace (never the password)."""
@@ -174,21 +182,24 @@ class RedisDriver(DataDriver):
             )
 
     def gc(self) -> GCReport:
-        """Remove expired messages and retire expired claims, in batches.
+        """Remove what expired, in batches; expired claims are retired.
 
         Safe with several collectors at once: each batch is one script, and
         counts only what that script removed.
         """
-        messages = claims = 0
+        messages = claims = subscriptions = 0
         while True:
             batch = self.scripts.gc(self.clock.now(), GC_BATCH)
             messages += batch.messages
             claims += batch.claims
+            subscriptions += batch.subscriptions
             # NOTE: a batch may remove nothing yet make progress (queues whose
             # messages were deleted leave ``due``); one that visited no queue
             # means another collector took the rest.
             if not batch.more_due or not batch.queues:
-                return GCReport(messages=messages, claims=claims)
+                return GCReport(
+                    messages=messages, claims=claims, subscriptions=subscriptions
+                )
 
     def close(self) -> None:
         """Close the client's connections (and the sentinels', if any)."""

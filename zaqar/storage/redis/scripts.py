@@ -3,7 +3,8 @@
 A script runs atomically on the server, so each storage operation that must
 be atomic (posting with its counter reservation, claiming with its dead-letter
 moves, releasing, deleting under a claim, popping, purging, compare-and-set of
-metadata, collecting garbage) is exactly one script call and one round trip.
+metadata, creating or changing a subscription with its uniqueness check,
+collecting garbage) is exactly one script call and one round trip.
 
 The scripts are the files of ``lua/`` beside this module, package data
 read when a driver is built. Redis runs each as one chunk composed of
@@ -45,8 +46,17 @@ c:<tag>            hash    claim id -> claim record, while any message
                            still records the claim
 e:<tag>            zset    ids of claims not yet expired, by expiry time
 k:<claim>:<tag>    set     ids of the messages that record the claim
+s:<tag>            hash    subscription id -> subscription record
+                           (MessagePack), for the subscriptions whose source
+                           is the queue (or topic) of that name
+u:<tag>            hash    subscriber -> id of the subscription that has it
+                           (live, or expired and not collected yet)
+o:<tag>            zset    subscription ids, score 0 (listing by id, which is
+                           creation order)
+y:<tag>            zset    subscription ids, by expiry time
 due                zset    queue tags, by the earliest time something in the
-                           queue expires (what gc() visits)
+                           queue (message, claim, subscription) expires (what
+                           gc() visits)
 =================  ======  ===================================================
 
 A message record is the array ``marker, ttl, created, expires, visible_at,
@@ -61,10 +71,18 @@ claims never walk over messages that are still delayed. A message moves from
 ``h`` back to ``f`` when its claim is released, or when its claim expires and
 a script "retires" the claim (claim, list, pop, stats and gc do that first).
 
+A subscription record is the array ``subscriber, ttl, updated, expires,
+options, confirmed`` (see ``_subscriptions.lua``). A source has at most one
+live subscription per subscriber because ``u`` names, for each subscriber,
+the one subscription that has it, and creating or changing a subscription
+(one script) checks it first, removing an expired holder on the way.
+Deleting or purging the queue leaves its subscriptions, and its tag in
+``due`` while they have not expired, so gc() still visits it for them.
+
 Bounded work: a script never blocks the server for long, because no call
 examines more than ``BUDGET`` entries (messages looked at, claims retired
-with their messages, delayed messages promoted, queue names listed). The
-price, in situations a busy queue rarely meets:
+with their messages, delayed messages promoted, queue names or subscription
+ids listed). The price, in situations a busy queue rarely meets:
 
 * Claim, list, pop and stats spend at most half of the budget retiring
   expired claims and promoting delayed messages. While more are left than
@@ -83,7 +101,8 @@ price, in situations a busy queue rarely meets:
 * ``stats`` reports no oldest (or newest) message when it finds no live one
   within the budget at that end of the queue (it removes the expired ones it
   meets, so later calls find it).
-* Listing queues returns after examining the budget of names; the driver
+* Listing queues returns after examining the budget of names, and listing
+  subscriptions after the budget of ids (expired ones included); the driver
   calls again from where the script stopped.
 """
 
@@ -109,6 +128,7 @@ from zaqar.storage.models import MessageSummary
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueStats
+from zaqar.storage.models import Subscription
 from zaqar.storage.redis.common import dump_json
 from zaqar.storage.redis.common import load_metadata
 from zaqar.storage.redis.common import text
@@ -146,7 +166,14 @@ class Lua(enum.Enum):
     GET_CLAIM = ('get_claim.lua',)
     UPDATE_CLAIM = ('update_claim.lua',)
     RELEASE_CLAIM = ('release_claim.lua',)
-    GC = ('gc.lua',)
+    CREATE_SUBSCRIPTION = ('_subscriptions.lua', 'create_subscription.lua')
+    GET_SUBSCRIPTION = ('_subscriptions.lua', 'get_subscription.lua')
+    UPDATE_SUBSCRIPTION = ('_subscriptions.lua', 'update_subscription.lua')
+    CONFIRM_SUBSCRIPTION = ('_subscriptions.lua', 'confirm_subscription.lua')
+    DELETE_SUBSCRIPTION = ('_subscriptions.lua', 'delete_subscription.lua')
+    PURGE_SUBSCRIPTIONS = ('purge_subscriptions.lua',)
+    LIST_SUBSCRIPTIONS = ('_subscriptions.lua', 'list_subscriptions.lua')
+    GC = ('_subscriptions.lua', 'gc.lua')
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -233,6 +260,43 @@ class QueueBatch:
     last: str | None
 
 
+class SubscriptionOutcome(enum.Enum):
+    """What update_subscription did (the values are its script's replies)."""
+
+    UPDATED = 'ok'
+    MISSING = 'missing'
+    CONFLICT = 'exists'
+
+
+@dataclasses.dataclass(frozen=True)
+class SubscriptionUpdate:
+    """The outcome of update_subscription.
+
+    Attributes:
+        outcome: Whether the subscription was changed, and why not.
+        existing: With CONFLICT, the live subscription that already has the
+            new subscriber; otherwise None.
+    """
+
+    outcome: SubscriptionOutcome
+    existing: Subscription | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SubscriptionBatch:
+    """What one list_subscriptions call found.
+
+    Attributes:
+        subscriptions: Live subscriptions in id order.
+        examined_all: Every id after the starting point was examined.
+        last: The last id examined (None: none was).
+    """
+
+    subscriptions: list[Subscription]
+    examined_all: bool
+    last: str | None
+
+
 @dataclasses.dataclass(frozen=True)
 class GCBatch:
     """What one gc call did.
@@ -240,12 +304,14 @@ class GCBatch:
     Attributes:
         messages: Expired messages it removed.
         claims: Expired claims it retired.
+        subscriptions: Expired subscriptions it removed.
         queues: Queues it visited.
         more_due: Some queue is still due for a visit.
     """
 
     messages: int
     claims: int
+    subscriptions: int
     queues: int
     more_due: bool
 
@@ -535,12 +601,145 @@ class Scripts:
         """Release the claim; its messages become claimable at once."""
         self._run(Lua.RELEASE_CLAIM, project, queue, now, _claim_argument(claim_id))
 
+    # Subscriptions
+
+    def create_subscription(
+        self,
+        project: str,
+        source: str,
+        now: float,
+        subscription_id: str,
+        *,
+        subscriber: str,
+        ttl: int,
+        options: Metadata,
+    ) -> Subscription | None:
+        """Create an unconfirmed subscription unless the subscriber has one.
+
+        Returns:
+            None when it was created; else the live subscription of the
+            source that already has ``subscriber`` (nothing was written).
+        """
+        reply = self._run(
+            Lua.CREATE_SUBSCRIPTION,
+            project,
+            source,
+            now,
+            _subscription_argument(subscription_id),
+            subscriber,
+            ttl,
+            dump_json(options),
+        )
+        return _subscription(reply, source, now) if reply else None
+
+    def get_subscription(
+        self, project: str, source: str, now: float, subscription_id: str
+    ) -> Subscription | None:
+        """The live subscription ``subscription_id`` of the source, or None."""
+        reply = self._run(
+            Lua.GET_SUBSCRIPTION,
+            project,
+            source,
+            now,
+            _subscription_argument(subscription_id),
+        )
+        return _subscription(reply, source, now) if reply else None
+
+    def update_subscription(
+        self,
+        project: str,
+        source: str,
+        now: float,
+        subscription_id: str,
+        *,
+        subscriber: str | None,
+        ttl: int | None,
+        options: Metadata | None,
+    ) -> SubscriptionUpdate:
+        """Change what is given (None: keep it) of a live subscription."""
+        reply = self._run(
+            Lua.UPDATE_SUBSCRIPTION,
+            project,
+            source,
+            now,
+            _subscription_argument(subscription_id),
+            *_optional(subscriber),
+            '' if ttl is None else ttl,
+            *_optional(None if options is None else dump_json(options)),
+        )
+        outcome = SubscriptionOutcome(text(reply[0]))
+        if outcome is SubscriptionOutcome.CONFLICT:
+            return SubscriptionUpdate(outcome, _subscription(reply[1], source, now))
+        return SubscriptionUpdate(outcome)
+
+    def confirm_subscription(
+        self,
+        project: str,
+        source: str,
+        now: float,
+        subscription_id: str,
+        confirmed: bool,
+    ) -> bool:
+        """Set whether a live subscription is confirmed; False if none."""
+        found = self._run(
+            Lua.CONFIRM_SUBSCRIPTION,
+            project,
+            source,
+            now,
+            _subscription_argument(subscription_id),
+            _flag(confirmed),
+        )
+        return bool(found)
+
+    def delete_subscription(
+        self, project: str, source: str, now: float, subscription_id: str
+    ) -> None:
+        """Delete the subscription, live or expired, if the source has it."""
+        self._run(
+            Lua.DELETE_SUBSCRIPTION,
+            project,
+            source,
+            now,
+            _subscription_argument(subscription_id),
+        )
+
+    def purge_subscriptions(self, project: str, source: str, now: float) -> None:
+        """Delete every subscription of the source."""
+        self._run(Lua.PURGE_SUBSCRIPTIONS, project, source, now)
+
+    def list_subscriptions(
+        self,
+        project: str,
+        source: str,
+        now: float,
+        *,
+        after: str | None,
+        limit: int,
+    ) -> SubscriptionBatch:
+        """List up to ``limit`` live subscriptions with an id after ``after``."""
+        examined_all, last, views = self._run(
+            Lua.LIST_SUBSCRIPTIONS, project, source, now, after or '', limit
+        )
+        return SubscriptionBatch(
+            subscriptions=[_subscription(view, source, now) for view in views],
+            examined_all=bool(examined_all),
+            last=text(last) or None,
+        )
+
     # Housekeeping
 
     def gc(self, now: float, budget: int) -> GCBatch:
-        """Visit due queues, removing and retiring up to ``budget`` of each."""
-        removed, retired, visited, more = self._run(Lua.GC, '', '', now, budget)
-        return GCBatch(int(removed), int(retired), int(visited), bool(more))
+        """Visit due queues, removing and retiring up to ``budget`` of each kind."""
+        removed, retired, unsubscribed, visited, more = self._run(
+            Lua.GC, '', '', now, budget
+        )
+        return GCBatch(
+            messages=int(removed),
+            claims=int(retired),
+            subscriptions=int(unsubscribed),
+            queues=int(visited),
+            more_due=bool(more),
+        )
 
     def _run(
         self,
@@ -585,6 +784,20 @@ def _claim_argument(claim_id: str) -> str:
     return claim_id
 
 
+def _subscription_argument(subscription_id: str) -> str:
+    """A subscription id, checked: the controller answers an ill-formed one
+    (a missing subscription) before it gets here, so none reaches a script.
+    """
+    if not ids.is_valid_id(subscription_id):
+        raise ValueError(f'not a subscription id: {subscription_id!r}')
+    return subscription_id
+
+
+def _optional(value: str | None) -> tuple[str, str]:
+    """A value a script may be given or not: ``'1', value`` or ``'0', ''``."""
+    return ('0', '') if value is None else ('1', value)
+
+
 def _policy_arguments(metadata: Metadata) -> tuple[int | str, int, str]:
     """The dead-letter policy as ``_dead_letter.lua`` reads it from ARGV.
 
@@ -619,6 +832,20 @@ def _message(view: list[Any], now: float) -> Message:
         created=float(text(created)),
         claim_id=text(claim_id) or None,
         claim_count=int(claim_count),
+    )
+
+
+def _subscription(view: list[Any], source: str, now: float) -> Subscription:
+    """Build a Subscription from a script's view of it (_subscriptions.lua)."""
+    subscription_id, subscriber, ttl, updated, options, confirmed = view
+    return Subscription(
+        id=text(subscription_id),
+        source=source,
+        subscriber=text(subscriber),
+        ttl=int(ttl),
+        age=_age(updated, now),
+        options=load_metadata(options),
+        confirmed=bool(confirmed),
     )
 
 

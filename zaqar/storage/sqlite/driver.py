@@ -20,6 +20,7 @@ from zaqar.storage.sqlite import schema
 from zaqar.storage.sqlite.claims import ClaimController
 from zaqar.storage.sqlite.messages import MessageController
 from zaqar.storage.sqlite.queues import QueueController
+from zaqar.storage.sqlite.subscriptions import SubscriptionController
 
 LOG = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class SqliteDriver(DataDriver):
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
+        self._subscriptions = SubscriptionController(self)
 
     @property
     def queues(self) -> QueueController:
@@ -70,6 +72,11 @@ class SqliteDriver(DataDriver):
     def claims(self) -> ClaimController:
         """The claim controller."""
         return self._claims
+
+    @property
+    def subscriptions(self) -> SubscriptionController:
+        """The subscription controller."""
+        return self._subscriptions
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -152,18 +159,20 @@ class SqliteDriver(DataDriver):
         return True
 
     def gc(self) -> GCReport:
-        """Delete every expired message and claim, a batch per transaction."""
+        """Delete every expired row, a batch of each kind per transaction.
+
+        Messages, claims and subscriptions alike.
+        """
         now = self.clock.now()
-        messages = claims = 0
+        total = GCReport()
         while True:
             with self.write() as connection:
                 batch = _delete_expired(connection, now, limit=GC_BATCH)
-            messages += batch.messages
-            claims += batch.claims
-            if max(batch.messages, batch.claims) < GC_BATCH:
+            total = _add(total, batch)
+            if _largest(batch) < GC_BATCH:
                 break
         self._last_sweep = now
-        return GCReport(messages=messages, claims=claims)
+        return total
 
     def sweep_in_passing(self, connection: sqlite3.Connection) -> None:
         """Delete a bounded batch of expired rows inside a write, now and then.
@@ -176,7 +185,7 @@ class SqliteDriver(DataDriver):
         if now - self._last_sweep < SWEEP_INTERVAL:
             return
         report = _delete_expired(connection, now, limit=SWEEP_BATCH)
-        backlog = max(report.messages, report.claims) >= SWEEP_BATCH
+        backlog = _largest(report) >= SWEEP_BATCH
         # With a backlog, leave the throttle open so the next post sweeps too.
         self._last_sweep = float('-inf') if backlog else now
 
@@ -190,16 +199,32 @@ class SqliteDriver(DataDriver):
 
 
 def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> GCReport:
-    """Delete up to ``limit`` expired messages and up to ``limit`` claims."""
-    counts = [
-        connection.execute(
+    """Delete up to ``limit`` expired rows of each kind.
+
+    The kinds: messages, claims and subscriptions.
+    """
+    counts = {
+        table: connection.execute(
             f'DELETE FROM {table} WHERE id IN '
             f'(SELECT id FROM {table} WHERE expires <= ? LIMIT ?)',
             (now, limit),
         ).rowcount
-        for table in ('messages', 'claims')
-    ]
-    return GCReport(messages=counts[0], claims=counts[1])
+        for table in ('messages', 'claims', 'subscriptions')
+    }
+    return GCReport(**counts)
+
+
+def _add(one: GCReport, other: GCReport) -> GCReport:
+    return GCReport(
+        messages=one.messages + other.messages,
+        claims=one.claims + other.claims,
+        subscriptions=one.subscriptions + other.subscriptions,
+    )
+
+
+def _largest(report: GCReport) -> int:
+    """The largest count of a report: a full batch of any kind means more."""
+    return max(report.messages, report.claims, report.subscriptions)
 
 
 def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:

@@ -1,4 +1,13 @@
-"""Tables and indexes of the SQLite driver."""
+"""Tables and indexes of the SQLite driver.
+
+Every statement is idempotent (``IF NOT EXISTS``) and the driver runs them
+all on its first connection to a database, so a database file that an
+earlier version of zaqar made gains what was added since (the
+``subscriptions`` table, for one) the first time this version opens it,
+and keeps everything it holds. Hence the only schema change allowed is
+appending statements: never alter or drop what earlier versions created
+and still read.
+"""
 
 from __future__ import annotations
 
@@ -60,4 +69,34 @@ STATEMENTS = (
     )
     """,
     'CREATE INDEX IF NOT EXISTS claims_by_expiry ON claims (expires)',
+    # Subscriptions came after the tables above: appended, so that older
+    # files gain them (see above). updated is when the TTL last (re)started:
+    # creation or the last TTL change. The unique index keeps one row per
+    # subscriber of a source, live or expired: a create or update first
+    # deletes an expired row in its way, in the same write transaction.
+    """
+    CREATE TABLE IF NOT EXISTS subscriptions (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        source TEXT NOT NULL,
+        subscriber TEXT NOT NULL,
+        ttl INTEGER NOT NULL,
+        updated REAL NOT NULL,
+        expires REAL NOT NULL,
+        options TEXT NOT NULL,
+        confirmed INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    """
+    CREATE UNIQUE INDEX IF NOT EXISTS subscriptions_by_subscriber
+        ON subscriptions (project, source, subscriber)
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS subscriptions_by_source
+        ON subscriptions (project, source, id)
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS subscriptions_by_expiry
+        ON subscriptions (expires)
+    """,
 )

@@ -57,6 +57,11 @@ local function queue_keys(tag)
     expiry = prefix .. 'x:' .. tag,
     claims = prefix .. 'c:' .. tag,
     claim_expiry = prefix .. 'e:' .. tag,
+    -- The subscriptions whose source is the queue (or topic) of this name.
+    subscriptions = prefix .. 's:' .. tag,
+    subscribers = prefix .. 'u:' .. tag,
+    subscription_ids = prefix .. 'o:' .. tag,
+    subscription_expiry = prefix .. 'y:' .. tag,
   }
 end
 
@@ -149,6 +154,26 @@ end
 -- Let gc() visit the queue no later than ``when``.
 local function due_at(q, when)
   redis.call('ZADD', DUE, 'LT', num(when), q.tag)
+end
+
+-- Let gc() visit the queue when the first of its messages, claims and
+-- subscriptions expires; with none left, gc() need not visit it at all.
+local function schedule(q)
+  local next_time = nil
+  for _, key in ipairs({q.expiry, q.claim_expiry, q.subscription_expiry}) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if first[2] then
+      local when = tonumber(first[2])
+      if not next_time or when < next_time then
+        next_time = when
+      end
+    end
+  end
+  if next_time then
+    redis.call('ZADD', DUE, num(next_time), q.tag)
+  else
+    redis.call('ZREM', DUE, q.tag)
+  end
 end
 
 local function ensure_queue(name)
