@@ -32,10 +32,14 @@ class Limits:
     client_id_uuid_safe: str = 'strict'
     min_length_client_id: int = 10
     max_length_client_id: int = 36
+    default_subscription_ttl: int = 3600
+    max_subscriptions_per_page: int = 20
+    subscriber_types: tuple[str, ...] = ('http', 'https', 'mailto')
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> Limits:
         """Read every limit from ``conf.transport``."""
         group = conf.transport
         values = {field.name: group[field.name] for field in dataclasses.fields(cls)}
+        values['subscriber_types'] = tuple(values['subscriber_types'])
         return cls(**values)

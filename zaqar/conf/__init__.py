@@ -15,6 +15,7 @@ from zaqar.conf import default
 from zaqar.conf import drivers
 from zaqar.conf import gc
 from zaqar.conf import mongodb
+from zaqar.conf import notification
 from zaqar.conf import redis
 from zaqar.conf import signed_url
 from zaqar.conf import sqlite
@@ -33,6 +34,7 @@ MODULES: tuple[ModuleType, ...] = (
     mongodb,
     signed_url,
     gc,
+    notification,
 )
 
 
@@ -93,6 +95,41 @@ def check_values(conf: cfg.ConfigOpts) -> None:
                     f'[{group}] {opt.name}: "$" starts a substitution of '
                     f'another option; write a literal "$" as "$$"'
                 ) from None
+    check_consistency(conf)
+
+
+# Subscriber schemes this server can deliver to.
+DELIVERABLE_SCHEMES = ('http', 'https', 'mailto')
+
+
+def check_consistency(conf: cfg.ConfigOpts) -> None:
+    """Refuse options that are valid alone but cannot work together.
+
+    Raises:
+        InvalidOption: Names the option and why.
+    """
+    undeliverable = [
+        scheme
+        for scheme in conf.transport.subscriber_types
+        if scheme not in DELIVERABLE_SCHEMES
+    ]
+    if undeliverable:
+        raise InvalidOption(
+            f'[transport] subscriber_types: {", ".join(undeliverable)} cannot be '
+            f'delivered by this server (trust+ schemes need Keystone trusts); '
+            f'use only {", ".join(DELIVERABLE_SCHEMES)}'
+        )
+    notification = conf.notification
+    if notification.smtp_mode != 'third_part' and not notification.smtp_host:
+        raise InvalidOption(
+            f'[notification] smtp_mode = {notification.smtp_mode} sends email over '
+            f'SMTP, which needs [notification] smtp_host'
+        )
+    if notification.require_confirmation and not conf.signed_url.secret_key:
+        raise InvalidOption(
+            '[notification] require_confirmation needs [signed_url] secret_key: '
+            'confirmation requests carry a pre-signed URL'
+        )
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:

@@ -81,4 +81,22 @@ ALL_OPTS = [
         36,
         'Longest Client-ID accepted when client_id_uuid_safe is off.',
     ),
+    _int(
+        'default_subscription_ttl',
+        3600,
+        'Subscription TTL in seconds when the request gives none.',
+        minimum=60,
+    ),
+    _int(
+        'max_subscriptions_per_page',
+        20,
+        'Largest "limit" of a subscription listing.',
+    ),
+    cfg.ListOpt(
+        'subscriber_types',
+        default=['http', 'https', 'mailto'],
+        help='URI schemes a subscriber may use. This server delivers to '
+        'http, https and mailto subscribers; trust+http and trust+https '
+        '(which need Keystone trusts) are refused at start-up.',
+    ),
 ]
