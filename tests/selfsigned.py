@@ -8,8 +8,6 @@ import ipaddress
 import ssl
 from pathlib import Path
 
-import pytest
-
 
 @dataclasses.dataclass(frozen=True)
 class Certificate:
@@ -30,11 +28,7 @@ class Certificate:
 
 
 def make_certificate(directory: Path) -> Certificate:
-    """Write a fresh self-signed certificate and key under ``directory``.
-
-    Skips the test when the ``cryptography`` package is missing.
-    """
-    pytest.importorskip('cryptography')
+    """Write a fresh self-signed certificate and key under ``directory``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives import serialization

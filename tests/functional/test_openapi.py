@@ -128,6 +128,61 @@ def test_every_operation_lists_the_errors_any_request_can_get(
             assert expected <= statuses, (method, path)
 
 
+def queue_path_of(topic_path: str) -> str:
+    """The queue path serving the same resource as a topic path."""
+    return topic_path.replace('/v2/topics', '/v2/queues').replace(
+        '{topic_name}', '{queue_name}'
+    )
+
+
+def test_topic_paths_mirror_queue_paths(
+    description: openapi_check.Description,
+) -> None:
+    """Same resources, so the same methods, parameters and answer codes."""
+    paths = description.document['paths']
+    topic_paths = [path for path in paths if path.startswith('/v2/topics')]
+    assert len(topic_paths) == 9
+    for path in topic_paths:
+        queue_path = queue_path_of(path)
+        parameters = [item['$ref'] for item in paths[path]['parameters']]
+        queue_parameters = [item['$ref'] for item in paths[queue_path]['parameters']]
+        assert parameters == [
+            ref.replace('/QueueName', '/TopicName') for ref in queue_parameters
+        ], path
+        operations = description.operations(path)
+        queue_operations = description.operations(queue_path)
+        assert set(operations) == set(queue_operations), path
+        for method, operation in operations.items():
+            statuses = set(operation['responses'])
+            assert statuses == set(queue_operations[method]['responses']), (
+                method,
+                path,
+            )
+
+
+@pytest.mark.parametrize(
+    ('path', 'method', 'name', 'component'),
+    [
+        ('/v2/queues', 'get', 'limit', 'ContainerListingLimit'),
+        ('/v2/queues/{queue_name}/messages', 'get', 'limit', 'MessageListingLimit'),
+        ('/v2/queues/{queue_name}/messages', 'delete', 'pop', 'Pop'),
+    ],
+)
+def test_inline_queue_parameters_equal_the_shared_ones(
+    description: openapi_check.Description,
+    path: str,
+    method: str,
+    name: str,
+    component: str,
+) -> None:
+    """tests/unit reads these three inline; topics use the components."""
+    operation = description.document['paths'][path][method]
+    [inline] = [item for item in operation['parameters'] if item.get('name') == name]
+    shared = description.document['components']['parameters'][component]
+    for key in ('name', 'in', 'schema'):
+        assert inline[key] == shared[key], key
+
+
 # Serving the description
 
 
@@ -267,7 +322,12 @@ def test_answers_the_description_allows_pass(
             '/v2/queues/q/messages/m?claim_id=c',
             '/v2/queues/{queue_name}/messages/{message_id}',
         ),
-        ('/v2/queues/q/subscriptions', None),
+        (
+            '/v2/queues/q/subscriptions',
+            '/v2/queues/{queue_name}/subscriptions',
+        ),
+        ('/v2/topics/t/stats', '/v2/topics/{topic_name}/stats'),
+        ('/v2/topics/t/claims', None),
         ('/v2/queues/', '/v2/queues/{queue_name}'),
     ],
 )

@@ -110,12 +110,12 @@ def test_health_reports_reachability_and_message_volume(
 
 
 def test_unknown_paths_are_bare_404(client: falcon.testing.TestClient) -> None:
-    """Absent features (subscriptions, topics, pools) have no routes."""
+    """Absent features (pools, flavors, old versions) have no routes."""
     for path in (
         '/v3',
         '/v2/nothing',
-        '/v2/queues/q/subscriptions',
-        '/v2/topics',
+        '/v2/queues/q/nothing',
+        '/v2/topics/t/claims',
         '/v2/pools',
         '/v2/flavors',
         '/v1.1/queues',

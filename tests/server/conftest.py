@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +77,12 @@ class Server:
         """What the server logged so far."""
         return self.log.read_text(errors='replace')
 
+    def kill_all(self) -> None:
+        """SIGKILL the master and every worker at once, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self) -> None:
         """Stop gracefully; fail the test if the server had to be killed."""
         if self.process.poll() is not None:
@@ -143,6 +150,8 @@ def start_server(
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},
+                # A process group of its own: kill_all() reaches every worker.
+                start_new_session=True,
             )
         if _wait_ready(process, url, log, workers):
             return Server(process, url, log)

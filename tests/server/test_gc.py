@@ -79,9 +79,10 @@ def test_once_collects_and_exits(tmp_path: Path, store: Config) -> None:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert 'gc run: removed 3 expired message(s) and 0 expired claim(s)' in (
-        result.stderr
-    )
+    assert (
+        'gc run: removed 3 expired message(s), 0 expired claim(s) and 0 expired '
+        'subscription(s)'
+    ) in result.stderr
     assert stored(conf) == 2
 
 

@@ -131,3 +131,39 @@ def test_client_shares_a_queue_through_a_pre_signed_url(server_factory) -> None:
     # The grant covers only the messages of this queue.
     with pytest.raises(client_errors.ResourceNotFound):
         holder.queue('elsewhere').post([{'body': 'nope', 'ttl': 300}])
+
+
+def test_client_manages_subscriptions(server: Server) -> None:
+    client = make_client(server, 'client-subscriptions')
+    created = client.subscription(
+        'alerts',
+        subscriber='http://127.0.0.1:9/hook',
+        ttl=3600,
+        options={'post_headers': {'X-Team': 'ops'}},
+    )
+    assert created.id
+    assert created.subscriber == 'http://127.0.0.1:9/hook'
+    assert created.ttl == 3600
+    assert created.options == {'post_headers': {'X-Team': 'ops'}}
+    assert created.confirmed is False
+    client.subscription('alerts', subscriber='mailto:ops@example.com', ttl=600)
+
+    listed = list(client.subscriptions('alerts'))
+    assert [item.subscriber for item in listed] == [
+        'http://127.0.0.1:9/hook',
+        'mailto:ops@example.com',
+    ]
+    assert listed[0].id == created.id
+    assert listed[0].queue_name == 'alerts'
+
+    created.update({'ttl': 7200, 'options': {}})
+    reread = client.subscription('alerts', id=created.id, auto_create=True)
+    assert reread.ttl == 7200
+    assert reread.options == {}
+
+    created.delete()
+    assert [item.subscriber for item in client.subscriptions('alerts')] == [
+        'mailto:ops@example.com'
+    ]
+    with pytest.raises(client_errors.ResourceNotFound):
+        client.subscription('alerts', id=created.id, auto_create=True)

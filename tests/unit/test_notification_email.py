@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiosmtpd.controller as aiosmtpd_controller
+import aiosmtpd.smtp as aiosmtpd_smtp
 import pytest
 
 from tests.selfsigned import Certificate
@@ -24,9 +26,6 @@ from zaqar.notification.email import parse_mailto
 from zaqar.notification.email import render_text
 from zaqar.notification.settings import MailTemplate
 from zaqar.notification.settings import Settings
-
-aiosmtpd_controller = pytest.importorskip('aiosmtpd.controller')
-aiosmtpd_smtp = pytest.importorskip('aiosmtpd.smtp')
 
 NOTIFICATION = payload.notification(
     'orders', {'event': 'BackupStarted', 'note': 'café'}, 300, delay=10

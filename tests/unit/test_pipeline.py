@@ -421,7 +421,8 @@ def test_a_driver_without_the_capability_raises_unsupported() -> None:
         _ = WithoutSubscriptions().subscriptions
 
     assert str(refused.value) == (
-        'The storage driver (WithoutSubscriptions) does not support subscriptions.'
+        'The storage driver of this server (WithoutSubscriptions) does not '
+        'support subscriptions.'
     )
 
 

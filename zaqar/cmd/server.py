@@ -17,9 +17,18 @@ from oslo_config import cfg
 
 from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
+from zaqar import pipeline
 from zaqar.cmd import common
+from zaqar.conf import notification as notification_conf
+from zaqar.conf import storage as storage_conf
 from zaqar.conf import wsgi as wsgi_conf
+from zaqar.notification import notifier
+from zaqar.notification.delivery import DeliveryService
+from zaqar.notification.delivery import DeliverySettings
+from zaqar.notification.senders import Senders
+from zaqar.notification.settings import Settings
 from zaqar.storage import errors
+from zaqar.storage.base import DataDriver
 from zaqar.version import __version__
 
 LOG = logging.getLogger('zaqar.server')
@@ -54,6 +63,7 @@ class ZaqarApplication(BaseApplication):
     def __init__(self, conf: cfg.ConfigOpts, options: dict[str, object]) -> None:
         self._conf = conf
         self._options = options
+        self._deliveries: DeliveryService | None = None
         super().__init__(prog='zaqar-server')
 
     def load_config(self) -> None:
@@ -65,12 +75,26 @@ class ZaqarApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> falcon.App[falcon.Request, falcon.Response]:
-        """Build the WSGI app; runs in each worker after the fork."""
+        """Build the WSGI app; runs in each worker after the fork.
+
+        With notifications on, the worker also starts its senders, which
+        deliver what posts recorded (see zaqar.notification.delivery).
+        """
         # Imported here so the master never imports the transport's deps
         # before it has checked the configuration.
         from zaqar.transport.wsgi.app import create_app
 
-        return create_app(self._conf)
+        storage = bootstrap.load_storage(self._conf)
+        app = create_app(self._conf, storage)
+        self._deliveries = delivery_service(self._conf, storage)
+        if self._deliveries is not None:
+            self._deliveries.start()
+        return app
+
+    def stop_deliveries(self) -> None:
+        """Stop this worker's senders, if it has any."""
+        if self._deliveries is not None:
+            self._deliveries.stop()
 
 
 def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
@@ -100,6 +124,7 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
         'accesslog': '-',
         'proc_name': 'zaqar-server',
         'post_worker_init': log_worker_ready,
+        'worker_exit': stop_worker_deliveries,
         'control_socket_disable': True,
     }
 
@@ -123,6 +148,37 @@ def log_worker_ready(worker: object) -> None:
     a worker stopped before this point may not have its handlers yet.
     """
     LOG.info('worker %s ready', getattr(worker, 'pid', '?'))
+
+
+def stop_worker_deliveries(server: object, worker: object) -> None:
+    """Gunicorn hook: a worker stopping stops its senders first."""
+    application = getattr(worker, 'app', None)
+    if isinstance(application, ZaqarApplication):
+        application.stop_deliveries()
+
+
+def delivery_service(
+    conf: cfg.ConfigOpts, storage: DataDriver
+) -> DeliveryService | None:
+    """The senders a worker runs, or None when nothing is ever delivered.
+
+    Deliveries exist when the notifier stage is in ``[storage]
+    message_pipeline`` or confirmations are required.
+    """
+    group = conf[notification_conf.GROUP_NAME]
+    listed = notifier.NAME in conf[storage_conf.GROUP_NAME].message_pipeline
+    if not (listed or group.require_confirmation):
+        return None
+    settings = Settings.from_conf(conf)
+    return DeliveryService(
+        pipeline.unwrapped(storage),
+        Senders(settings, clock=storage.clock),
+        DeliverySettings(
+            workers=group.max_notifier_workers,
+            attempt_timeout=max(settings.webhook_timeout, settings.smtp_timeout),
+            require_confirmation=group.require_confirmation,
+        ),
+    )
 
 
 def check_storage(conf: cfg.ConfigOpts) -> str:

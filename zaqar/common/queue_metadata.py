@@ -11,6 +11,7 @@ The API description (``zaqar/transport/openapi/v2.yaml``, schema
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 from typing import TypeGuard
 
@@ -26,6 +27,9 @@ DEAD_LETTER_QUEUE = '_dead_letter_queue'
 DEAD_LETTER_QUEUE_MESSAGES_TTL = '_dead_letter_queue_messages_ttl'
 MAX_CLAIM_COUNT = '_max_claim_count'
 ENABLE_ENCRYPT_MESSAGES = '_enable_encrypt_messages'
+# How notifications to the queue's subscribers are retried; validated and
+# read by zaqar.notification.retry (reported only when set).
+RETRY_POLICY = '_retry_policy'
 
 MIN_MESSAGE_TTL = 60
 MIN_DELAY = 0
@@ -49,15 +53,22 @@ def defaults(limits: Limits) -> Metadata:
     }
 
 
-def with_defaults(metadata: Metadata, limits: Limits) -> Metadata:
+def with_defaults(
+    metadata: Metadata, limits: Limits, keys: Sequence[str] | None = None
+) -> Metadata:
     """Return ``metadata`` with each missing or falsy reserved key defaulted.
 
     Falsy, not only missing: a stored 0 or "" reads as the default, as
     upstream reports it.
+
+    Args:
+        metadata: Stored metadata.
+        limits: The configured limits, which give some defaults.
+        keys: Only these reserved keys (all when None).
     """
     merged = dict(metadata)
     for key, default in defaults(limits).items():
-        if not merged.get(key):
+        if (keys is None or key in keys) and not merged.get(key):
             merged[key] = default
     return merged
 

@@ -25,9 +25,11 @@ def collect(
     started = timer()
     report = storage.gc()
     LOG.info(
-        'gc run: removed %d expired message(s) and %d expired claim(s) in %.1f ms',
+        'gc run: removed %d expired message(s), %d expired claim(s) and %d '
+        'expired subscription(s) in %.1f ms',
         report.messages,
         report.claims,
+        report.subscriptions,
         (timer() - started) * 1000,
     )
     return report

@@ -19,16 +19,57 @@ from __future__ import annotations
 
 import dataclasses
 
+from zaqar import pipeline
 from zaqar.common.limits import Limits
 from zaqar.operations.claims import ClaimOperations
+from zaqar.operations.confirmations import OutboxConfirmations
 from zaqar.operations.health import HealthOperations
+from zaqar.operations.kinds import Kind
 from zaqar.operations.messages import MessageOperations
 from zaqar.operations.queues import QueueOperations
 from zaqar.operations.sharing import SharingOperations
+from zaqar.operations.subscriptions import Confirmations
+from zaqar.operations.subscriptions import SubscriptionOperations
 from zaqar.operations.validation import Validator
 from zaqar.storage.base import DataDriver
 
-__all__ = ['Operations']
+__all__ = ['Kind', 'KindOperations', 'Operations']
+
+
+@dataclasses.dataclass(frozen=True)
+class KindOperations:
+    """The operations of one kind of container: queues, or topics.
+
+    Attributes:
+        kind: Which kind.
+        containers: The queues (or topics) themselves.
+        messages: Their messages.
+        claims: Claims on their messages.
+        subscriptions: Their subscriptions.
+    """
+
+    kind: Kind
+    containers: QueueOperations
+    messages: MessageOperations
+    claims: ClaimOperations
+    subscriptions: SubscriptionOperations
+
+    @classmethod
+    def build(
+        cls,
+        kind: Kind,
+        storage: DataDriver,
+        validator: Validator,
+        confirmations: Confirmations | None,
+    ) -> KindOperations:
+        """The operations of ``kind`` in front of ``storage``."""
+        return cls(
+            kind,
+            QueueOperations(storage, validator, kind),
+            MessageOperations(storage, validator, kind),
+            ClaimOperations(storage, validator, kind),
+            SubscriptionOperations(storage, validator, kind, confirmations),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,12 +77,13 @@ class Operations:
     """Every operation of the service, grouped by resource.
 
     Build it with :meth:`build`; it holds no per-request state and is shared
-    by all the threads of a process.
+    by all the threads of a process. ``queues``, ``messages``, ``claims``
+    and ``subscriptions`` are the queue kind's; :meth:`of` gives either
+    kind's.
     """
 
-    queues: QueueOperations
-    messages: MessageOperations
-    claims: ClaimOperations
+    queue_kind: KindOperations
+    topic_kind: KindOperations
     health: HealthOperations
     sharing: SharingOperations
     validator: Validator
@@ -52,6 +94,7 @@ class Operations:
         storage: DataDriver,
         limits: Limits | None = None,
         signing_secret: str | None = None,
+        require_confirmation: bool = False,
     ) -> Operations:
         """Put the operations in front of ``storage``.
 
@@ -60,13 +103,47 @@ class Operations:
             limits: The ``[transport]`` limits; the defaults if None.
             signing_secret: ``[signed_url] secret_key``; None refuses to
                 sign pre-signed URLs.
+            require_confirmation: Ask new subscribers to confirm
+                (``[notification] require_confirmation``); needs a signing
+                secret.
         """
         validator = Validator(limits or Limits())
+        sharing = SharingOperations(signing_secret, storage.clock)
+        confirmations: Confirmations | None = None
+        if require_confirmation:
+            confirmations = OutboxConfirmations(pipeline.unwrapped(storage), sharing)
         return cls(
-            queues=QueueOperations(storage, validator),
-            messages=MessageOperations(storage, validator),
-            claims=ClaimOperations(storage, validator),
+            queue_kind=KindOperations.build(
+                Kind.QUEUE, storage, validator, confirmations
+            ),
+            topic_kind=KindOperations.build(
+                Kind.TOPIC, storage, validator, confirmations
+            ),
             health=HealthOperations(storage),
-            sharing=SharingOperations(signing_secret, storage.clock),
+            sharing=sharing,
             validator=validator,
         )
+
+    def of(self, kind: Kind) -> KindOperations:
+        """The operations of queues, or of topics."""
+        return self.queue_kind if kind is Kind.QUEUE else self.topic_kind
+
+    @property
+    def queues(self) -> QueueOperations:
+        """Operations on queues."""
+        return self.queue_kind.containers
+
+    @property
+    def messages(self) -> MessageOperations:
+        """Operations on the messages of queues."""
+        return self.queue_kind.messages
+
+    @property
+    def claims(self) -> ClaimOperations:
+        """Operations on claims."""
+        return self.queue_kind.claims
+
+    @property
+    def subscriptions(self) -> SubscriptionOperations:
+        """Operations on the subscriptions of queues."""
+        return self.queue_kind.subscriptions

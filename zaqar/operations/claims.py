@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zaqar.operations.kinds import Kind
+from zaqar.operations.kinds import storage_project
 from zaqar.operations.validation import Validator
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import Claim
@@ -17,9 +19,12 @@ class ClaimOperations:
         validator: Checks requests against the configured limits.
     """
 
-    def __init__(self, storage: DataDriver, validator: Validator) -> None:
+    def __init__(
+        self, storage: DataDriver, validator: Validator, kind: Kind = Kind.QUEUE
+    ) -> None:
         self._claims = storage.claims
         self._validator = validator
+        self._kind = kind
 
     def create(
         self, queue: str, project: str, limit: int | None = None, options: object = None
@@ -38,19 +43,23 @@ class ClaimOperations:
         """
         self._validator.claim_limit(limit)
         ttl, grace = self._validator.claim_options(options)
-        return self._claims.create(
-            queue, project, ttl=ttl, grace=grace, limit=limit or DEFAULT_CLAIM_LIMIT
-        )
+        with storage_project(self._kind, project) as scope:
+            return self._claims.create(
+                queue, scope, ttl=ttl, grace=grace, limit=limit or DEFAULT_CLAIM_LIMIT
+            )
 
     def get(self, queue: str, project: str, claim_id: str) -> Claim:
         """Return the claim with the messages it still holds."""
-        return self._claims.get(queue, claim_id, project)
+        with storage_project(self._kind, project) as scope:
+            return self._claims.get(queue, claim_id, scope)
 
     def renew(self, queue: str, project: str, claim_id: str, options: object) -> None:
         """Renew the claim with the ``ttl`` and ``grace`` of ``options``."""
         ttl, grace = self._validator.claim_options(options, renewal=True)
-        self._claims.update(queue, claim_id, project, ttl=ttl, grace=grace)
+        with storage_project(self._kind, project) as scope:
+            self._claims.update(queue, claim_id, scope, ttl=ttl, grace=grace)
 
     def release(self, queue: str, project: str, claim_id: str) -> None:
         """Release the claim; idempotent."""
-        self._claims.delete(queue, claim_id, project)
+        with storage_project(self._kind, project) as scope:
+            self._claims.delete(queue, claim_id, scope)

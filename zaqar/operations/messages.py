@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from zaqar.common.queue_metadata import PostSettings
 from zaqar.common.queue_metadata import delay_queue_default
 from zaqar.operations.errors import NotFound
+from zaqar.operations.kinds import Kind
+from zaqar.operations.kinds import storage_project
 from zaqar.operations.paging import Page
 from zaqar.operations.paging import next_query
 from zaqar.operations.queues import BodyLimit
@@ -51,14 +53,18 @@ class MessageOperations:
         validator: Checks requests against the configured limits.
     """
 
-    def __init__(self, storage: DataDriver, validator: Validator) -> None:
+    def __init__(
+        self, storage: DataDriver, validator: Validator, kind: Kind = Kind.QUEUE
+    ) -> None:
         self._queues = storage.queues
         self._messages = storage.messages
         self._validator = validator
+        self._kind = kind
 
     def target(self, queue: str, project: str) -> PostTarget:
         """Read what the queue's metadata decides about posting to it."""
-        metadata = stored_metadata(self._queues, queue, project)
+        with storage_project(self._kind, project) as scope:
+            metadata = stored_metadata(self._queues, queue, scope)
         settings = PostSettings.of(metadata, self._validator.limits)
         return PostTarget(queue, project, settings)
 
@@ -71,15 +77,17 @@ class MessageOperations:
             The new message ids, in the order of the document.
         """
         messages = self._validator.messages(document, target.settings)
-        return self._messages.post(target.queue, messages, target.project, client_id)
+        with storage_project(self._kind, target.project) as scope:
+            return self._messages.post(target.queue, messages, scope, client_id)
 
-    def _is_delay_queue(self, queue: str, project: str) -> bool:
-        metadata = stored_metadata(self._queues, queue, project)
+    def _is_delay_queue(self, queue: str, scope: str) -> bool:
+        metadata = stored_metadata(self._queues, queue, scope)
         return delay_queue_default(metadata) is not None
 
     def get(self, queue: str, project: str, message_id: str) -> Message:
         """Return one message, claimed or delayed alike."""
-        return self._messages.get(queue, message_id, project)
+        with storage_project(self._kind, project) as scope:
+            return self._messages.get(queue, message_id, scope)
 
     def get_many(self, queue: str, project: str, ids: Sequence[str]) -> list[Message]:
         """Return the messages among ``ids`` (unknown ones skipped).
@@ -88,11 +96,12 @@ class MessageOperations:
             NotFound: None of them exists.
         """
         self._validator.message_listing(len(ids))
-        messages = self._messages.get_many(queue, ids, project)
+        with storage_project(self._kind, project) as scope:
+            messages = self._messages.get_many(queue, ids, scope)
         if not messages:
             raise NotFound(
-                f'No messages with IDs: {", ".join(ids)} found in the queue '
-                f'{queue} for project {project}.'
+                f'No messages with IDs: {", ".join(ids)} found in the '
+                f'{self._kind.value} {queue} for project {project}.'
             )
         return messages
 
@@ -100,7 +109,8 @@ class MessageOperations:
         self, queue: str, project: str, message_id: str, claim_id: str | None = None
     ) -> None:
         """Delete one message, quoting its claim if it is claimed."""
-        self._messages.delete(queue, message_id, project, claim_id=claim_id)
+        with storage_project(self._kind, project) as scope:
+            self._messages.delete(queue, message_id, scope, claim_id=claim_id)
 
     def delete_many(
         self,
@@ -117,9 +127,10 @@ class MessageOperations:
             The popped messages, or None when deleting by ids.
         """
         self._validator.message_deletion(ids, pop)
-        if pop is not None:
-            return self._messages.pop(queue, pop, project)
-        self._messages.delete_many(queue, ids or [], project)
+        with storage_project(self._kind, project) as scope:
+            if pop is not None:
+                return self._messages.pop(queue, pop, scope)
+            self._messages.delete_many(queue, ids or [], scope)
         return None
 
     def list(
@@ -140,14 +151,15 @@ class MessageOperations:
         message can have gives an empty page, as upstream answers.
         """
         self._validator.message_listing(limit)
-        if not include_delayed and not self._is_delay_queue(queue, project):
+        scope = self._kind.scope(project)
+        if not include_delayed and not self._is_delay_queue(queue, scope):
             include_delayed = True
         parsed = parse_marker(marker)
         if isinstance(parsed, _InvalidMarker):
             return Page([])
         messages = self._messages.list(
             queue,
-            project,
+            scope,
             client_id,
             marker=parsed,
             limit=limit or DEFAULT_MESSAGE_PAGE,

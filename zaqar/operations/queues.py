@@ -10,6 +10,8 @@ from zaqar.common.queue_metadata import Metadata
 from zaqar.operations import json_patch
 from zaqar.operations.errors import InvalidBody
 from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.kinds import Kind
+from zaqar.operations.kinds import storage_project
 from zaqar.operations.paging import Page
 from zaqar.operations.paging import next_query
 from zaqar.operations.validation import Validator
@@ -75,28 +77,39 @@ def stored_metadata(queues: QueueController, name: str, project: str) -> Metadat
 
 
 class QueueOperations:
-    """Every operation on queues as a whole.
+    """Every operation on queues (or topics) as a whole.
+
+    ``list`` comes last so that the builtin still names the type above it.
 
     Args:
         storage: The storage stack (pipeline and driver).
         validator: Checks requests against the configured limits.
+        kind: Queues, or topics (see :mod:`zaqar.operations.kinds`).
     """
 
-    def __init__(self, storage: DataDriver, validator: Validator) -> None:
+    def __init__(
+        self, storage: DataDriver, validator: Validator, kind: Kind = Kind.QUEUE
+    ) -> None:
+        self._storage = storage
         self._queues = storage.queues
         self._messages = storage.messages
         self._validator = validator
+        self._kind = kind
 
-    def _with_defaults(self, info: QueueInfo) -> QueueInfo:
+    def _with_defaults(self, metadata: Metadata) -> Metadata:
+        return self._validator.with_defaults(metadata, self._kind.shown_defaults())
+
+    def _info_with_defaults(self, info: QueueInfo) -> QueueInfo:
         if info.metadata is None:
             return info
-        return QueueInfo(info.name, self._validator.with_defaults(info.metadata))
+        return QueueInfo(info.name, self._with_defaults(info.metadata))
 
     @property
     def metadata_limit(self) -> BodyLimit:
         """The largest metadata document a create accepts."""
         size = self._validator.limits.max_queue_metadata
-        return BodyLimit(size, f'Queue metadata is too large. Max size: {size}')
+        noun = self._kind.value.capitalize()
+        return BodyLimit(size, f'{noun} metadata is too large. Max size: {size}')
 
     @property
     def patch_limit(self) -> BodyLimit:
@@ -114,17 +127,18 @@ class QueueOperations:
         if not isinstance(document, dict):
             raise InvalidBody('Document type not supported.')
         self._validator.queue_metadata(document)
-        return self._queues.create(name, document, project)
+        with storage_project(self._kind, project) as scope:
+            return self._queues.create(name, document, scope)
 
     def get_metadata(self, name: str, project: str) -> Metadata:
         """Return the metadata with reserved defaults; a missing queue too."""
-        return self._validator.with_defaults(
-            stored_metadata(self._queues, name, project)
-        )
+        with storage_project(self._kind, project) as scope:
+            return self._with_defaults(stored_metadata(self._queues, name, scope))
 
     def exists(self, name: str, project: str) -> bool:
         """Tell whether the queue exists."""
-        return self._queues.exists(name, project)
+        with storage_project(self._kind, project) as scope:
+            return self._queues.exists(name, scope)
 
     def patch(self, name: str, project: str, document: object) -> Metadata:
         """Apply a JSON-patch document to the metadata of an existing queue.
@@ -145,16 +159,17 @@ class QueueOperations:
         if document is None:
             raise InvalidBody('PATCH body could not be empty for update.')
         changes = json_patch.parse(document)
-        for attempt in range(PATCH_ATTEMPTS):
-            stored = self._queues.get_metadata(name, project)
-            metadata = self._patched(stored, changes)
-            try:
-                self._queues.set_metadata(name, metadata, project, expected=stored)
-                break
-            except storage_errors.MetadataConflict:
-                if attempt == PATCH_ATTEMPTS - 1:
-                    raise
-        return self._validator.with_defaults(metadata)
+        with storage_project(self._kind, project) as scope:
+            for attempt in range(PATCH_ATTEMPTS):
+                stored = self._queues.get_metadata(name, scope)
+                metadata = self._patched(stored, changes)
+                try:
+                    self._queues.set_metadata(name, metadata, scope, expected=stored)
+                    break
+                except storage_errors.MetadataConflict:
+                    if attempt == PATCH_ATTEMPTS - 1:
+                        raise
+        return self._with_defaults(metadata)
 
     def _patched(
         self, stored: Metadata, changes: list[json_patch.PatchOperation]
@@ -168,20 +183,40 @@ class QueueOperations:
         return metadata
 
     def delete(self, name: str, project: str) -> None:
-        """Delete the queue and its messages; idempotent."""
-        self._queues.delete(name, project)
+        """Delete the queue and its messages; idempotent.
+
+        Its subscriptions stay until they expire, as upstream's do.
+        """
+        with storage_project(self._kind, project) as scope:
+            self._queues.delete(name, scope)
 
     def stats(self, name: str, project: str) -> QueueStats:
         """Count the queue's messages; a missing queue has all zeros."""
-        return self._queues.stats(name, project)
+        with storage_project(self._kind, project) as scope:
+            return self._queues.stats(name, scope)
 
     def purge(self, name: str, project: str, document: object = None) -> None:
-        """Remove the resource types ``document`` names; all without one."""
+        """Remove the resource types ``document`` names; all without one.
+
+        Raises:
+            Unsupported: Subscriptions were named, and the driver stores
+                none. (Without a document, only messages are purged then.)
+        """
         resources = self._validator.purge_resources(document)
-        # NOTE: "subscriptions" is accepted for compatibility; this service
-        # has no subscriptions, so there is nothing to purge for it.
-        if 'messages' in resources:
-            self._messages.purge(name, project)
+        subscriptions = None
+        if 'subscriptions' in resources:
+            # NOTE: asked before anything is purged, so that a refusal
+            # leaves the messages too.
+            try:
+                subscriptions = self._storage.subscriptions
+            except storage_errors.Unsupported:
+                if document is not None:
+                    raise
+        with storage_project(self._kind, project) as scope:
+            if 'messages' in resources:
+                self._messages.purge(name, scope)
+            if subscriptions is not None:
+                subscriptions.purge(name, scope)
 
     def list(
         self,
@@ -209,16 +244,17 @@ class QueueOperations:
         metadata_filter = {
             key: filter_value(text) for key, text in (filters or {}).items()
         }
-        queues = self._queues.list(
-            project,
-            marker=marker,
-            limit=limit or DEFAULT_QUEUE_PAGE,
-            detailed=bool(detailed),
-            name_contains=name,
-            metadata_filter=metadata_filter or None,
-        )
-        queues = [self._with_defaults(info) for info in queues]
-        count = self._queues.count(project) if with_count else None
+        with storage_project(self._kind, project) as scope:
+            queues = self._queues.list(
+                scope,
+                marker=marker,
+                limit=limit or DEFAULT_QUEUE_PAGE,
+                detailed=bool(detailed),
+                name_contains=name,
+                metadata_filter=metadata_filter or None,
+            )
+            count = self._queues.count(scope) if with_count else None
+        queues = [self._info_with_defaults(info) for info in queues]
         page: Page[QueueInfo] = Page(queues)
         if queues:
             paging = {

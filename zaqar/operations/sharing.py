@@ -52,6 +52,29 @@ class SharingOperations:
         )
         return grant, grant.signature(self._secret)
 
+    def grant(
+        self,
+        paths: Sequence[str],
+        methods: Sequence[str],
+        project: str,
+        expires: datetime.datetime,
+    ) -> tuple[Grant, str]:
+        """Sign a grant the service itself makes (confirmation links).
+
+        Raises:
+            ValidationFailed: No secret is configured.
+        """
+        if not self._secret:
+            raise ValidationFailed(
+                "The `key` can't be None: this server has no [signed_url] secret_key."
+            )
+        grant = Grant.of(paths, methods, project, expires)
+        return grant, grant.signature(self._secret)
+
+    def expiry_in(self, seconds: float) -> datetime.datetime:
+        """The time ``seconds`` from now, on the service's clock."""
+        return self._now() + datetime.timedelta(seconds=seconds)
+
     def verify(
         self,
         signature: str,

@@ -8,6 +8,8 @@ descriptions. Queue metadata rules live in :mod:`zaqar.common.queue_metadata`.
 
 from __future__ import annotations
 
+import dataclasses
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -18,17 +20,53 @@ from zaqar.common import queue_metadata
 from zaqar.common.limits import Limits
 from zaqar.common.queue_metadata import MIN_DELAY
 from zaqar.common.queue_metadata import MIN_MESSAGE_TTL
+from zaqar.common.queue_metadata import RETRY_POLICY
 from zaqar.common.queue_metadata import Metadata
 from zaqar.common.queue_metadata import PostSettings
 from zaqar.common.queue_metadata import is_int
+from zaqar.notification import retry
 from zaqar.operations.errors import InvalidBody
 from zaqar.operations.errors import ValidationFailed
 from zaqar.storage.models import NewMessage
 
 MIN_CLAIM_TTL = 60
 MIN_CLAIM_GRACE = 60
+MIN_SUBSCRIPTION_TTL = 60
+# Ten years: long enough for any use, short enough that "now + ttl" is a
+# time every store and library can represent.
+MAX_SUBSCRIPTION_TTL = 10 * 365 * 24 * 3600
+MAX_SUBSCRIBER_LENGTH = 2048
 
 PURGEABLE_RESOURCES = ('messages', 'subscriptions')
+
+
+@dataclasses.dataclass(frozen=True)
+class SubscriptionFields:
+    """A subscription's fields as a request gives them (None: not given)."""
+
+    subscriber: str | None = None
+    ttl: int | None = None
+    options: Metadata | None = None
+
+
+def subscription_options_problem(options: object) -> str | None:
+    """Describe what is wrong with a subscription's options, if anything."""
+    if not isinstance(options, dict):
+        return 'Options must be a dict.'
+    if options.get(RETRY_POLICY) is not None:
+        problem = retry.policy_problem(options[RETRY_POLICY])
+        if problem:
+            return problem
+    headers = options.get('post_headers')
+    if headers is not None and not (
+        isinstance(headers, dict)
+        and all(isinstance(value, str) for value in headers.values())
+    ):
+        return 'post_headers must be an object of strings.'
+    for key in ('post_data', 'signing_secret', 'from', 'subject'):
+        if options.get(key) is not None and not isinstance(options[key], str):
+            return f'{key} must be a string.'
+    return None
 
 
 class Validator:
@@ -139,9 +177,16 @@ class Validator:
         """Return the reserved metadata keys with their default values."""
         return queue_metadata.defaults(self.limits)
 
-    def with_defaults(self, metadata: Metadata) -> Metadata:
-        """Return ``metadata`` with falsy or missing reserved keys defaulted."""
-        return queue_metadata.with_defaults(metadata, self.limits)
+    def with_defaults(
+        self, metadata: Metadata, keys: Sequence[str] | None = None
+    ) -> Metadata:
+        """Return ``metadata`` with falsy or missing reserved keys defaulted.
+
+        Args:
+            metadata: Stored metadata.
+            keys: Only these reserved keys (all when None).
+        """
+        return queue_metadata.with_defaults(metadata, self.limits, keys)
 
     def queue_metadata(
         self, metadata: Metadata, error: type[ValidationFailed] = ValidationFailed
@@ -154,6 +199,8 @@ class Validator:
                 problems as body errors, PUT as API errors.
         """
         problem = queue_metadata.problem(metadata, self.limits)
+        if not problem and metadata.get(RETRY_POLICY) is not None:
+            problem = retry.policy_problem(metadata[RETRY_POLICY])
         if problem:
             raise error(problem)
 
@@ -235,6 +282,92 @@ class Validator:
                 f'seconds, and must be at least {MIN_CLAIM_GRACE} seconds long.'
             )
         return ttl, grace
+
+    # Subscriptions
+
+    def subscription_listing(self, limit: int | None) -> None:
+        """Check the ``limit`` of a subscription listing."""
+        high = self.limits.max_subscriptions_per_page
+        if limit is not None and not 0 < limit <= high:
+            raise ValidationFailed(
+                f'Limit must be at least 1 and may not be greater than {high}.'
+            )
+
+    def new_subscription(self, document: object) -> SubscriptionFields:
+        """Check a subscription create body; fill in the default TTL."""
+        fields = self._subscription_fields(document, 'No subscription to create.')
+        if fields.subscriber is None:
+            raise ValidationFailed('Missing parameter subscriber in body.')
+        return SubscriptionFields(
+            fields.subscriber,
+            fields.ttl or self.limits.default_subscription_ttl,
+            fields.options if fields.options is not None else {},
+        )
+
+    def subscription_changes(self, document: object) -> SubscriptionFields:
+        """Check a subscription update body: what it changes (None: kept)."""
+        fields = self._subscription_fields(document, 'No subscription to update.')
+        if fields == SubscriptionFields():
+            raise ValidationFailed(
+                'The update must change "subscriber", "ttl" or "options".'
+            )
+        return fields
+
+    def _subscription_fields(self, document: object, empty: str) -> SubscriptionFields:
+        if not document:
+            raise ValidationFailed(empty)
+        if not isinstance(document, dict):
+            raise ValidationFailed('Subscriptions must be a dict.')
+        subscriber = document.get('subscriber')
+        if subscriber is not None:
+            self._subscriber(subscriber)
+        options = document.get('options')
+        if options is not None:
+            problem = subscription_options_problem(options)
+            if problem:
+                raise ValidationFailed(problem)
+        ttl = document.get('ttl')
+        if ttl is not None:
+            self._subscription_ttl(ttl)
+        return SubscriptionFields(subscriber, ttl, options)
+
+    def _subscriber(self, subscriber: object) -> None:
+        types = list(self.limits.subscriber_types)
+        if not isinstance(subscriber, str):
+            raise ValidationFailed('The subscriber must be a URI string.')
+        parsed = urllib.parse.urlsplit(subscriber)
+        if parsed.scheme not in types:
+            raise ValidationFailed(
+                f'The subscriber type of subscription must be supported in the '
+                f'list {types}.'
+            )
+        if parsed.scheme == 'mailto':
+            address = parsed.path
+            if '@' not in address or len(subscriber) > MAX_SUBSCRIBER_LENGTH:
+                raise ValidationFailed(
+                    f'The subscriber {subscriber!r} is not a mailto: address.'
+                )
+        elif not parsed.hostname or len(subscriber) > MAX_SUBSCRIBER_LENGTH:
+            raise ValidationFailed(
+                f'The subscriber {subscriber!r} is not a URL with a host.'
+            )
+
+    def _subscription_ttl(self, ttl: object) -> None:
+        if not is_int(ttl):
+            raise ValidationFailed('TTL must be an integer.')
+        if not MIN_SUBSCRIPTION_TTL <= ttl <= MAX_SUBSCRIPTION_TTL:
+            raise ValidationFailed(
+                f'The TTL for a subscription must be at least '
+                f'{MIN_SUBSCRIPTION_TTL} seconds long, and may not exceed '
+                f'{MAX_SUBSCRIPTION_TTL} seconds.'
+            )
+
+    def confirmation(self, document: object) -> bool:
+        """Check a confirm body: ``{"confirmed": true|false}``."""
+        confirmed = document.get('confirmed') if isinstance(document, dict) else None
+        if not isinstance(confirmed, bool):
+            raise ValidationFailed("The 'confirmed' should be boolean.")
+        return confirmed
 
     # Purge
 

@@ -326,8 +326,8 @@ class SubscriptionController(abc.ABC):
     A subscription lives ``ttl`` seconds from its creation or its last TTL
     change; expired ones are never returned, and :meth:`DataDriver.gc`
     removes them. A source has at most one live subscription per
-    subscriber. Ids are opaque strings that sort in creation order. A
-    malformed id is a missing subscription. Deleting a queue leaves its
+    subscriber. Ids are opaque strings that sort in creation order (to the
+    millisecond). A malformed id is a missing subscription. Deleting a queue leaves its
     subscriptions (they expire on their own), as upstream does.
     """
 
@@ -438,7 +438,7 @@ class DataDriver(abc.ABC):
         Raises:
             Unsupported: The driver does not (this default).
         """
-        raise errors.Unsupported('subscriptions', self.describe())
+        raise errors.Unsupported('subscriptions', type(self).__name__)
 
     @abc.abstractmethod
     def is_alive(self) -> bool:

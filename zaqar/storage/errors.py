@@ -83,13 +83,19 @@ class Unsupported(Exception):
     """The storage driver does not offer an optional capability.
 
     Not a StorageError: retrying cannot help, so clients get a 400 that
-    names what is missing, not a 503.
+    names what is missing, not a 503. The text reaches clients, so it names
+    the kind of driver only, never where it keeps its data.
+
+    Attributes:
+        capability: What is missing, e.g. ``subscriptions``.
     """
 
     def __init__(self, capability: str, driver: str) -> None:
         super().__init__(
-            f'The storage driver ({driver}) does not support {capability}.'
+            f'The storage driver of this server ({driver}) does not support '
+            f'{capability}.'
         )
+        self.capability = capability
 
 
 class MetadataConflict(Conflict):

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zaqar.operations.health import HealthReport
+from zaqar.operations.kinds import Kind
 from zaqar.operations.paging import Page
 from zaqar.operations.queues import QueueListing
 from zaqar.operations.signed_url import Grant
@@ -24,26 +25,37 @@ from zaqar.storage.models import Message
 from zaqar.storage.models import MessageSummary
 from zaqar.storage.models import QueueInfo
 from zaqar.storage.models import QueueStats
+from zaqar.storage.models import Subscription
 
 PREFIX = '/v2'
 
 Document = dict[str, Any]
 
 
-def queue_href(queue: str) -> str:
-    """Return the path of a queue."""
-    return f'{PREFIX}/queues/{queue}'
+def queue_href(queue: str, kind: Kind = Kind.QUEUE) -> str:
+    """Return the path of a queue (or topic)."""
+    return f'{PREFIX}/{kind.collection}/{queue}'
 
 
-def message_href(queue: str, message_id: str, claim_id: str | None = None) -> str:
+def message_href(
+    queue: str,
+    message_id: str,
+    claim_id: str | None = None,
+    kind: Kind = Kind.QUEUE,
+) -> str:
     """Return the path of a message, quoting its live claim if any."""
-    href = f'{queue_href(queue)}/messages/{message_id}'
+    href = f'{queue_href(queue, kind)}/messages/{message_id}'
     return f'{href}?claim_id={claim_id}' if claim_id else href
 
 
 def claim_href(queue: str, claim_id: str) -> str:
     """Return the path of a claim."""
     return f'{queue_href(queue)}/claims/{claim_id}'
+
+
+def subscriptions_href(source: str, kind: Kind = Kind.QUEUE) -> str:
+    """Return the path of a queue's (or topic's) subscriptions."""
+    return f'{queue_href(source, kind)}/subscriptions'
 
 
 def checksum(body: Any) -> str | None:
@@ -63,19 +75,21 @@ def message(
     queue: str,
     with_checksum: bool = False,
     claim_id: str | None = None,
+    kind: Kind = Kind.QUEUE,
 ) -> Document:
     """Return the wire form of a message.
 
     Args:
         record: The stored message.
-        queue: Name of its queue.
+        queue: Name of its queue (or topic).
         with_checksum: Add ``checksum`` (``[DEFAULT] enable_checksum``).
         claim_id: The claim to quote in ``href``; the message's own live
             claim by default.
+        kind: Whether ``queue`` names a queue or a topic.
     """
     document: Document = {
         'id': record.id,
-        'href': message_href(queue, record.id, claim_id or record.claim_id),
+        'href': message_href(queue, record.id, claim_id or record.claim_id, kind),
         'ttl': record.ttl,
         'age': record.age,
         'body': record.body,
@@ -118,24 +132,24 @@ def isotime(timestamp: float) -> str:
     return moment.strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
-def _summary(record: MessageSummary, queue: str) -> Document:
+def _summary(record: MessageSummary, queue: str, kind: Kind) -> Document:
     return {
-        'href': message_href(queue, record.id),
+        'href': message_href(queue, record.id, kind=kind),
         'age': record.age,
         'created': isotime(record.created),
     }
 
 
-def stats(record: QueueStats, queue: str) -> Document:
-    """Return the wire form of queue statistics."""
+def stats(record: QueueStats, queue: str, kind: Kind = Kind.QUEUE) -> Document:
+    """Return the wire form of queue (or topic) statistics."""
     counts: Document = {
         'free': record.free,
         'claimed': record.claimed,
         'total': record.total,
     }
     if record.total and record.oldest is not None and record.newest is not None:
-        counts['oldest'] = _summary(record.oldest, queue)
-        counts['newest'] = _summary(record.newest, queue)
+        counts['oldest'] = _summary(record.oldest, queue, kind)
+        counts['newest'] = _summary(record.newest, queue, kind)
     return {'messages': counts}
 
 
@@ -164,18 +178,20 @@ def links(path: str, page: Page[Any]) -> list[Document]:
     return [next_link(path, page.next_query)]
 
 
-def queue(info: QueueInfo) -> Document:
+def queue(info: QueueInfo, kind: Kind = Kind.QUEUE) -> Document:
     """Return a queue as listed: name, href, and metadata when detailed."""
-    document: Document = {'name': info.name, 'href': queue_href(info.name)}
+    document: Document = {'name': info.name, 'href': queue_href(info.name, kind)}
     if info.metadata is not None:
         document['metadata'] = info.metadata
     return document
 
 
-def queue_listing(path: str, listing: QueueListing) -> Document:
-    """Return the answer to a queue listing at ``path``."""
+def queue_listing(
+    path: str, listing: QueueListing, kind: Kind = Kind.QUEUE
+) -> Document:
+    """Return the answer to a queue (or topic) listing at ``path``."""
     document: Document = {
-        'queues': [queue(info) for info in listing.page.items],
+        kind.collection: [queue(info, kind) for info in listing.page.items],
         'links': links(path, listing.page),
     }
     if listing.count is not None:
@@ -184,18 +200,24 @@ def queue_listing(path: str, listing: QueueListing) -> Document:
 
 
 def message_listing(
-    path: str, page: Page[Message], queue: str, with_checksum: bool = False
+    path: str,
+    page: Page[Message],
+    queue: str,
+    with_checksum: bool = False,
+    kind: Kind = Kind.QUEUE,
 ) -> Document:
     """Return the answer to a message listing at ``path``."""
     return {
-        'messages': [message(item, queue, with_checksum) for item in page.items],
+        'messages': [
+            message(item, queue, with_checksum, kind=kind) for item in page.items
+        ],
         'links': links(path, page),
     }
 
 
-def posted(queue: str, ids: list[str]) -> tuple[str, Document]:
+def posted(queue: str, ids: list[str], kind: Kind = Kind.QUEUE) -> tuple[str, Document]:
     """Return the location and body of the answer to a message post."""
-    base = f'{queue_href(queue)}/messages'
+    base = f'{queue_href(queue, kind)}/messages'
     location = f'{base}?ids={",".join(ids)}'
     return location, {'resources': [f'{base}/{message_id}' for message_id in ids]}
 
@@ -211,6 +233,27 @@ def health(report: HealthReport) -> Document:
             'total': volume.total,
         }
     return document
+
+
+def subscription(record: Subscription) -> Document:
+    """Return the wire form of a subscription."""
+    return {
+        'id': record.id,
+        'source': record.source,
+        'subscriber': record.subscriber,
+        'ttl': record.ttl,
+        'age': record.age,
+        'options': record.options,
+        'confirmed': record.confirmed,
+    }
+
+
+def subscription_listing(path: str, page: Page[Subscription]) -> Document:
+    """Return the answer to a subscription listing at ``path``."""
+    return {
+        'subscriptions': [subscription(item) for item in page.items],
+        'links': links(path, page),
+    }
 
 
 def signed_grant(grant: Grant, signature: str) -> Document:

@@ -7,6 +7,8 @@ it, and ``GET /v2/openapi.json`` serves it to clients.
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.resources
 from typing import Any
 
@@ -22,14 +24,24 @@ def v2_text() -> str:
 
 
 def load_v2() -> dict[str, Any]:
-    """Parse the description into plain JSON-compatible values.
+    """Parse the description into plain JSON-compatible values (a copy).
 
     Raises:
         ValueError: The file does not hold a mapping (a packaging mistake).
     """
-    # NOTE: safe_load, because nothing in the file needs Python objects; the
-    # file quotes every value YAML would otherwise read as a date or boolean.
-    document = yaml.safe_load(v2_text())
+    return copy.deepcopy(_parsed_v2())
+
+
+@functools.cache
+def _parsed_v2() -> dict[str, Any]:
+    # NOTE: parsed once per process (every app built in it shares the file),
+    # with libyaml's parser where PyYAML has it: the pure-Python one takes
+    # about half a second for this document.
+    loader = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+    # NOTE: a safe loader, because nothing in the file needs Python objects;
+    # the file quotes every value YAML would otherwise read as a date or
+    # boolean.
+    document = yaml.load(v2_text(), Loader=loader)
     if not isinstance(document, dict):
         raise ValueError(f'{V2_FILE} does not hold an OpenAPI document')
     return document

@@ -65,7 +65,10 @@ def create_app(
     if storage is None:
         storage = bootstrap.load_storage(conf)
     ops = Operations.build(
-        storage, Limits.from_conf(conf), signing_secret=conf.signed_url.secret_key
+        storage,
+        Limits.from_conf(conf),
+        signing_secret=conf.signed_url.secret_key,
+        require_confirmation=conf.notification.require_confirmation,
     )
     # NOTE: the signature check comes first, as upstream orders the checks.
     checks: tuple[hooks.Check, ...] = (share.SignatureCheck(ops.sharing), *hooks.CHECKS)

@@ -169,6 +169,11 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
         'Resource conflict',
         lambda req, ex: f'{ex}; please retry the request.',
     ),
+    ErrorRow(
+        storage_errors.SubscriptionAlreadyExists, falcon.HTTP_409, 'Resource conflict'
+    ),
+    # NOTE: not a 501, which python-zaqarclient would take for success.
+    ErrorRow(storage_errors.Unsupported, falcon.HTTP_400, 'Invalid API request'),
     ErrorRow(storage_errors.OperationRefused, falcon.HTTP_403, 'Not authorized'),
     ErrorRow(
         storage_errors.MessageIsClaimed,

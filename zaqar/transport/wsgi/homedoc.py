@@ -34,6 +34,48 @@ def _params(*names: str) -> dict[str, str]:
     return {name: f'param/{name}' for name in names}
 
 
+def _subscription_relations() -> dict[str, Any]:
+    subscriptions = f'{_QUEUE}/subscriptions'
+    item = f'{subscriptions}/{{subscription_id}}'
+    item_vars = {**_QUEUE_VARS, 'subscription_id': 'param/subscription_id'}
+    post = {'accept-post': ['application/json']}
+    return {
+        'rel/subscriptions_get': _relation(
+            f'{subscriptions}{{?marker,limit}}',
+            {**_QUEUE_VARS, **_params('marker', 'limit')},
+            ['GET'],
+        ),
+        'rel/subscriptions_post': _relation(
+            subscriptions, _QUEUE_VARS, ['POST'], **post
+        ),
+        'rel/subscription': _relation(item, item_vars, ['GET', 'DELETE']),
+        'rel/subscription_patch': _relation(item, item_vars, ['PATCH']),
+        'rel/subscription_confirm': _relation(f'{item}/confirm', item_vars, ['PUT']),
+    }
+
+
+def _topic_relations() -> dict[str, Any]:
+    topic = '/v2/topics/{topic_name}'
+    topic_vars = {'topic_name': 'param/topic_name'}
+    return {
+        'rel/topics': _relation(
+            '/v2/topics{?marker,limit,detailed}',
+            _params('marker', 'limit', 'detailed'),
+            ['GET'],
+        ),
+        'rel/topic': _relation(topic, topic_vars, ['GET', 'HEAD', 'PUT', 'DELETE']),
+        'rel/topic_patch': _relation(topic, topic_vars, ['PATCH']),
+        'rel/topic_stats': _relation(f'{topic}/stats', topic_vars, ['GET']),
+        'rel/topic_purge': _relation(f'{topic}/purge', topic_vars, ['POST']),
+        'rel/topic_messages': _relation(
+            f'{topic}/messages', topic_vars, ['GET', 'POST', 'DELETE']
+        ),
+        'rel/topic_subscriptions': _relation(
+            f'{topic}/subscriptions', topic_vars, ['GET', 'POST']
+        ),
+    }
+
+
 def build(admin_mode: bool) -> dict[str, Any]:
     """Return the home document; admin relations only in admin mode."""
     post = {'accept-post': ['application/json']}
@@ -83,6 +125,8 @@ def build(admin_mode: bool) -> dict[str, Any]:
             f'{_QUEUE}/claims/{{claim_id}}', _CLAIM_VARS, ['DELETE']
         ),
         'rel/ping': {'href': '/v2/ping', 'hints': {'allow': ['GET', 'HEAD']}},
+        **_subscription_relations(),
+        **_topic_relations(),
     }
     if admin_mode:
         resources['rel/health'] = {

@@ -1,4 +1,4 @@
-"""Messages: ``/v2/queues/{queue_name}/messages[/{message_id}]``."""
+"""Messages: ``/v2/{queues,topics}/{name}/messages[/{message_id}]``."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ class MessageCollection(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Post messages, creating the queue if needed."""
-        target = self._ops.messages.target(queue_name, req.context.project_id)
+        target = self._of_kind.messages.target(queue_name, req.context.project_id)
         document = media.read_json(req, target.body_limit, required=True)
-        ids = self._ops.messages.post(target, document, req.context.client_id)
+        ids = self._of_kind.messages.post(target, document, req.context.client_id)
         resp.status = falcon.HTTP_201
-        resp.location, resp.media = representation.posted(queue_name, ids)
+        resp.location, resp.media = representation.posted(queue_name, ids, self._kind)
 
     @errors.failure_description('Messages could not be listed.')
     def on_get(
@@ -34,16 +34,18 @@ class MessageCollection(Resource):
         with_checksum = self._deps.with_checksum
         ids = query.get_list(req, 'ids')
         if ids is not None:
-            found = self._ops.messages.get_many(queue_name, project, ids)
+            found = self._of_kind.messages.get_many(queue_name, project, ids)
             resp.media = {
                 'messages': [
-                    representation.message(item, queue_name, with_checksum)
+                    representation.message(
+                        item, queue_name, with_checksum, kind=self._kind
+                    )
                     for item in found
                 ]
             }
             return
         limit = req.get_param_as_int('limit')
-        page = self._ops.messages.list(
+        page = self._of_kind.messages.list(
             queue_name,
             project,
             req.context.client_id,
@@ -54,7 +56,7 @@ class MessageCollection(Resource):
             include_delayed=req.get_param_as_bool('include_delayed'),
         )
         resp.media = representation.message_listing(
-            req.path, page, queue_name, with_checksum
+            req.path, page, queue_name, with_checksum, self._kind
         )
 
     @errors.failure_description('Messages could not be deleted.')
@@ -64,7 +66,7 @@ class MessageCollection(Resource):
         """Delete messages by ``ids`` (claimed or not), or ``pop`` some."""
         ids = query.get_list(req, 'ids')
         pop = req.get_param_as_int('pop')
-        popped = self._ops.messages.delete_many(
+        popped = self._of_kind.messages.delete_many(
             queue_name, req.context.project_id, ids=ids, pop=pop
         )
         if popped is None:
@@ -85,9 +87,11 @@ class MessageItem(Resource):
         message_id: str,
     ) -> None:
         """Return the message, claimed or delayed alike."""
-        record = self._ops.messages.get(queue_name, req.context.project_id, message_id)
+        record = self._of_kind.messages.get(
+            queue_name, req.context.project_id, message_id
+        )
         resp.media = representation.message(
-            record, queue_name, self._deps.with_checksum
+            record, queue_name, self._deps.with_checksum, kind=self._kind
         )
 
     @errors.failure_description('Message could not be deleted.')
@@ -99,7 +103,7 @@ class MessageItem(Resource):
         message_id: str,
     ) -> None:
         """Delete the message, quoting its claim with ``?claim_id=``."""
-        self._ops.messages.delete(
+        self._of_kind.messages.delete(
             queue_name,
             req.context.project_id,
             message_id,

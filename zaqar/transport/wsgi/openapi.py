@@ -7,11 +7,18 @@ server at start-up instead of failing requests.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import falcon
 
 from zaqar.transport import openapi
+
+
+@functools.cache
+def _rendered() -> str:
+    # Once per process, however many apps are built in it.
+    return json.dumps(openapi.load_v2(), ensure_ascii=True)
 
 
 class OpenAPIDocument:
@@ -22,7 +29,7 @@ class OpenAPIDocument:
     public = True
 
     def __init__(self) -> None:
-        self._body = json.dumps(openapi.load_v2(), ensure_ascii=True)
+        self._body = _rendered()
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Answer the description as ``application/json``."""

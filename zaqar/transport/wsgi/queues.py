@@ -1,4 +1,4 @@
-"""Queues: ``/v2/queues`` and ``/v2/queues/{queue_name}``."""
+"""Queues and topics: ``/v2/{queues,topics}[/{name}[/stats|/purge]]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import falcon
 
-from zaqar.storage import errors as storage_errors
 from zaqar.transport import representation
 from zaqar.transport.json_body import parse_json
 from zaqar.transport.wsgi import errors
@@ -20,13 +19,13 @@ _LISTING_PARAMS = frozenset({'marker', 'limit', 'detailed', 'name', 'with_count'
 
 
 class QueueCollection(Resource):
-    """``GET /v2/queues``: list the project's queues by name."""
+    """``GET /v2/queues`` (or topics): list the project's queues by name."""
 
     @errors.failure_description('Queues could not be listed.')
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List queues, optionally detailed, filtered and counted."""
         limit = req.get_param_as_int('limit')
-        listing = self._ops.queues.list(
+        listing = self._of_kind.containers.list(
             req.context.project_id,
             marker=req.get_param('marker'),
             limit=limit,
@@ -35,7 +34,7 @@ class QueueCollection(Resource):
             with_count=req.get_param_as_bool('with_count'),
             filters=_metadata_filters(req),
         )
-        resp.media = representation.queue_listing(req.path, listing)
+        resp.media = representation.queue_listing(req.path, listing, self._kind)
 
 
 def _metadata_filters(req: falcon.Request) -> dict[str, str]:
@@ -56,17 +55,21 @@ class QueueItem(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Create the queue; 204 when it exists (the body is then ignored)."""
-        metadata = media.read_json(req, self._ops.queues.metadata_limit)
-        created = self._ops.queues.create(queue_name, req.context.project_id, metadata)
+        metadata = media.read_json(req, self._of_kind.containers.metadata_limit)
+        created = self._of_kind.containers.create(
+            queue_name, req.context.project_id, metadata
+        )
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
-        resp.location = representation.queue_href(queue_name)
+        resp.location = representation.queue_href(queue_name, self._kind)
 
     @errors.failure_description('Queue metadata could not be retrieved.')
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Return the metadata with reserved defaults; a missing queue too."""
-        resp.media = self._ops.queues.get_metadata(queue_name, req.context.project_id)
+        resp.media = self._of_kind.containers.get_metadata(
+            queue_name, req.context.project_id
+        )
 
     @errors.failure_description('Queue could not be queried.')
     def on_head(
@@ -74,8 +77,8 @@ class QueueItem(Resource):
     ) -> None:
         """Answer 204 if the queue exists, 404 otherwise."""
         project = req.context.project_id
-        if not self._ops.queues.exists(queue_name, project):
-            raise storage_errors.QueueDoesNotExist(queue_name, project)
+        if not self._of_kind.containers.exists(queue_name, project):
+            raise falcon.HTTPNotFound()
         resp.status = falcon.HTTP_204
 
     @errors.failure_description('Queue could not be updated.')
@@ -83,13 +86,13 @@ class QueueItem(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Apply a JSON-patch document to the metadata of an existing queue."""
-        resp.media = self._ops.queues.patch(
+        resp.media = self._of_kind.containers.patch(
             queue_name, req.context.project_id, self._read_patch(req)
         )
 
     def _read_patch(self, req: falcon.Request) -> Any:
         """Read the JSON-patch body: size first, then media type, then JSON."""
-        limit = self._ops.queues.patch_limit
+        limit = self._of_kind.containers.patch_limit
         if req.content_length is not None and req.content_length > limit.size:
             raise limit.refusal()
         media_type = (req.content_type or '').split(';', 1)[0].strip().lower()
@@ -106,7 +109,7 @@ class QueueItem(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Delete the queue and its messages; idempotent."""
-        self._ops.queues.delete(queue_name, req.context.project_id)
+        self._of_kind.containers.delete(queue_name, req.context.project_id)
         resp.status = falcon.HTTP_204
 
 
@@ -118,8 +121,8 @@ class Stats(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Return free, claimed and total counts, oldest and newest."""
-        record = self._ops.queues.stats(queue_name, req.context.project_id)
-        resp.media = representation.stats(record, queue_name)
+        record = self._of_kind.containers.stats(queue_name, req.context.project_id)
+        resp.media = representation.stats(record, queue_name, self._kind)
 
 
 class Purge(Resource):
@@ -130,5 +133,7 @@ class Purge(Resource):
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
         """Purge the resource types named in the body; all without a body."""
-        self._ops.queues.purge(queue_name, req.context.project_id, media.read_json(req))
+        self._of_kind.containers.purge(
+            queue_name, req.context.project_id, media.read_json(req)
+        )
         resp.status = falcon.HTTP_204

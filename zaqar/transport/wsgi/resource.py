@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from zaqar.operations import Operations
+from zaqar.operations.kinds import Kind
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,9 +29,16 @@ class Resource:
     """Base of the resources: holds the dependencies.
 
     Responders parse the request, call one operation, and represent its
-    result; nothing else.
+    result; nothing else. A resource serves queues or topics: the same
+    class is routed under ``/v2/queues`` and ``/v2/topics`` with its kind.
+
+    Args:
+        deps: What resources need.
+        kind: Whether the routes name queues or topics.
     """
 
-    def __init__(self, deps: Dependencies) -> None:
+    def __init__(self, deps: Dependencies, kind: Kind = Kind.QUEUE) -> None:
         self._deps = deps
         self._ops = deps.ops
+        self._kind = kind
+        self._of_kind = deps.ops.of(kind)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from zaqar.operations.kinds import Kind
 from zaqar.transport.wsgi import claims
 from zaqar.transport.wsgi import health
 from zaqar.transport.wsgi import homedoc
@@ -10,6 +11,7 @@ from zaqar.transport.wsgi import openapi
 from zaqar.transport.wsgi import ping
 from zaqar.transport.wsgi import queues
 from zaqar.transport.wsgi import share
+from zaqar.transport.wsgi import subscriptions
 from zaqar.transport.wsgi import versions
 from zaqar.transport.wsgi.resource import Dependencies
 
@@ -34,16 +36,34 @@ def build_routes(deps: Dependencies) -> list[Route]:
         ('/v2/', home),
         ('/v2/openapi.json', openapi.OpenAPIDocument()),
         ('/v2/ping', ping.Ping(deps)),
-        ('/v2/queues', queues.QueueCollection(deps)),
-        (QUEUE, queues.QueueItem(deps)),
-        (f'{QUEUE}/stats', queues.Stats(deps)),
-        (f'{QUEUE}/purge', queues.Purge(deps)),
+        *_container_routes(deps, Kind.QUEUE),
         (f'{QUEUE}/share', share.Share(deps)),
-        (f'{QUEUE}/messages', messages.MessageCollection(deps)),
-        (f'{QUEUE}/messages/{{message_id}}', messages.MessageItem(deps)),
         (f'{QUEUE}/claims', claims.ClaimCollection(deps)),
         (f'{QUEUE}/claims/{{claim_id}}', claims.ClaimItem(deps)),
+        *_container_routes(deps, Kind.TOPIC),
     ]
     if deps.admin_mode:
         routes.append(('/v2/health', health.Health(deps)))
     return routes
+
+
+def _container_routes(deps: Dependencies, kind: Kind) -> list[Route]:
+    """The routes queues and topics share, served by the same resources.
+
+    Topic paths name ``{topic_name}``; the request checks validate it and
+    hand it to the responders as ``queue_name``.
+    """
+    collection = f'/v2/{kind.collection}'
+    item = f'{collection}/{{{kind.value}_name}}'
+    subscription = f'{item}/subscriptions/{{subscription_id}}'
+    return [
+        (collection, queues.QueueCollection(deps, kind)),
+        (item, queues.QueueItem(deps, kind)),
+        (f'{item}/stats', queues.Stats(deps, kind)),
+        (f'{item}/purge', queues.Purge(deps, kind)),
+        (f'{item}/messages', messages.MessageCollection(deps, kind)),
+        (f'{item}/messages/{{message_id}}', messages.MessageItem(deps, kind)),
+        (f'{item}/subscriptions', subscriptions.SubscriptionCollection(deps, kind)),
+        (subscription, subscriptions.SubscriptionItem(deps, kind)),
+        (f'{subscription}/confirm', subscriptions.SubscriptionConfirmation(deps, kind)),
+    ]

@@ -1,0 +1,124 @@
+"""``zaqar.notification.notifier``: the message-pipeline stage that notifies.
+
+Listed in ``[storage] message_pipeline`` (upstream's name, so upstream
+configuration works), it makes every message posted to a queue or topic
+owed to each of its subscribers: one delivery per message and subscriber,
+recorded in the outbox (:mod:`zaqar.notification.outbox`) before the post
+answers. Senders running in the server's workers deliver them
+(:mod:`zaqar.notification.delivery`); the POST never waits for a
+subscriber.
+
+The stage stores the messages itself, then records the deliveries, so that
+nothing is owed for a post that failed; that is why it always runs last in
+the pipeline, wherever it is listed (the loader moves it there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import ClassVar
+
+from oslo_config import cfg
+
+from zaqar.conf import notification as notification_conf
+from zaqar.notification import payload
+from zaqar.notification.outbox import NOTIFICATION
+from zaqar.notification.outbox import Delivery
+from zaqar.notification.outbox import Outbox
+from zaqar.storage import errors as storage_errors
+from zaqar.storage.base import DataDriver
+from zaqar.storage.models import NewMessage
+from zaqar.storage.models import Subscription
+
+LOG = logging.getLogger(__name__)
+
+NAME = 'zaqar.notification.notifier'
+
+# Subscriptions read per storage call when a post looks for subscribers.
+_PAGE = 100
+
+
+class Notifier:
+    """Records a delivery per posted message and live subscriber.
+
+    Args:
+        conf: The configuration: ``[notification] require_confirmation``
+            keeps unconfirmed subscribers from receiving anything.
+    """
+
+    # Read by the pipeline loader: this stage stores the messages itself.
+    run_last: ClassVar[bool] = True
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        group = conf[notification_conf.GROUP_NAME]
+        self._require_confirmation = bool(group.require_confirmation)
+        self._storage: DataDriver | None = None
+        self._no_subscriptions_logged = False
+
+    def bind_storage(self, storage: DataDriver) -> None:
+        """Take the storage driver (below the pipeline), once, at start-up."""
+        self._storage = storage
+
+    def post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+    ) -> list[str]:
+        """Store the messages, then record what their subscribers are owed.
+
+        Returns:
+            The new message ids (which stops the pipeline: the driver has
+            stored the messages already).
+        """
+        storage = self._bound()
+        subscribers = self._subscribers(storage, queue, project)
+        ids = storage.messages.post(queue, messages, project, client_id)
+        if subscribers:
+            deliveries = [
+                Delivery(
+                    type=NOTIFICATION,
+                    project=project,
+                    source=queue,
+                    subscription_id=subscription.id,
+                    subscriber=subscription.subscriber,
+                    payload=payload.notification_of(queue, message),
+                )
+                for message in messages
+                for subscription in subscribers
+            ]
+            Outbox.of(storage).record(deliveries)
+        return ids
+
+    def _bound(self) -> DataDriver:
+        if self._storage is None:
+            raise storage_errors.ConfigurationError(
+                f'{NAME} was never given its storage driver'
+            )
+        return self._storage
+
+    def _subscribers(
+        self, storage: DataDriver, queue: str, project: str
+    ) -> list[Subscription]:
+        """Every live subscription of the queue that may receive messages."""
+        try:
+            subscriptions = storage.subscriptions
+        except storage_errors.Unsupported as ex:
+            if not self._no_subscriptions_logged:
+                LOG.warning('%s has nothing to do: %s', NAME, ex)
+                self._no_subscriptions_logged = True
+            return []
+        found: list[Subscription] = []
+        marker = None
+        while True:
+            page = subscriptions.list(queue, project, marker=marker, limit=_PAGE)
+            found.extend(
+                item
+                for item in page
+                if item.confirmed or not self._require_confirmation
+            )
+            if len(page) < _PAGE:
+                return found
+            marker = page[-1].id
