@@ -14,6 +14,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -215,3 +216,52 @@ def test_an_endless_chunked_body_closes_the_connection_honestly(
     head_part = answer.split(b'\r\n\r\n', 1)[0].lower().split(b'\r\n')
     assert head_part[0] == b'http/1.1 400 bad request'
     assert b'connection: close' in head_part
+
+
+def test_a_malformed_chunk_is_a_400_and_closes_the_connection(server: Server) -> None:
+    head = (
+        'POST /v2/queues/q/messages HTTP/1.1\r\n'
+        'Host: zaqar\r\n'
+        'Client-ID: 6ba7b810-9dad-11d1-80b4-00c04fd430c8\r\n'
+        'X-Project-ID: keepalive\r\n'
+        'Content-Type: application/json\r\n'
+        'Transfer-Encoding: chunked\r\n\r\n'
+    )
+    sock = raw_request(server, head)
+    try:
+        sock.sendall(b'zz\r\n{}\r\n0\r\n\r\n')
+        answer = read_until_closed(sock)
+    finally:
+        sock.close()
+    head_part, _, body = answer.partition(b'\r\n\r\n')
+    lines = head_part.lower().split(b'\r\n')
+    assert lines[0] == b'http/1.1 400 bad request'
+    assert b'connection: close' in lines
+    document = json.loads(
+        body.split(b'\r\n')[1] if b'chunked' in head_part.lower() else body
+    )
+    assert document == {
+        'title': 'Invalid request body',
+        'description': 'Request body could not be read.',
+    }
+
+
+def test_a_client_gone_mid_body_is_one_line_in_the_log(server: Server) -> None:
+    head = (
+        'POST /v2/queues/q/messages HTTP/1.1\r\n'
+        'Host: zaqar\r\n'
+        'Client-ID: 6ba7b810-9dad-11d1-80b4-00c04fd430c8\r\n'
+        'X-Project-ID: keepalive\r\n'
+        'Content-Type: application/json\r\n'
+        'Transfer-Encoding: chunked\r\n\r\n'
+    )
+    sock = raw_request(server, head)
+    # A first chunk, then the client leaves without the rest.
+    sock.sendall(b'5\r\n{"mes\r\n')
+    time.sleep(0.5)
+    sock.close()
+    deadline = time.monotonic() + 10
+    while 'went away while sending its request' not in server.output():
+        assert time.monotonic() < deadline, server.output()[-3000:]
+        time.sleep(0.1)
+    assert 'Traceback' not in server.output()

@@ -19,6 +19,8 @@ from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
 from zaqar import pipeline
 from zaqar.cmd import common
+from zaqar.cmd import worker
+from zaqar.common.limits import Limits
 from zaqar.conf import notification as notification_conf
 from zaqar.conf import storage as storage_conf
 from zaqar.conf import wsgi as wsgi_conf
@@ -64,6 +66,9 @@ class ZaqarApplication(BaseApplication):
         self._conf = conf
         self._options = options
         self._deliveries: DeliveryService | None = None
+        # Read by the worker class (zaqar.cmd.worker) in each worker.
+        self.client_timeout = conf[wsgi_conf.GROUP_NAME].client_timeout
+        self.body_limit = largest_body(conf)
         super().__init__(prog='zaqar-server')
 
     def load_config(self) -> None:
@@ -119,7 +124,9 @@ def gunicorn_options(conf: cfg.ConfigOpts) -> dict[str, object]:
     return {
         'bind': [bind_address(conf)],
         'workers': conf.workers or wsgi.workers,
-        'worker_class': 'gthread',
+        # gunicorn's threaded worker, reading each request before a thread
+        # serves it: see zaqar.cmd.worker.
+        'worker_class': worker.worker_class_path(),
         'threads': wsgi.threads,
         'accesslog': '-',
         'proc_name': 'zaqar-server',
@@ -139,6 +146,12 @@ def bind_address(conf: cfg.ConfigOpts) -> str:
         return check_bind(conf.bind)
     wsgi = conf[wsgi_conf.GROUP_NAME]
     return f'{_bracket(wsgi.bind)}:{wsgi.port}'
+
+
+def largest_body(conf: cfg.ConfigOpts) -> int:
+    """The largest request body the application reads, in bytes."""
+    limits = Limits.from_conf(conf)
+    return max(limits.max_messages_post_size, limits.max_queue_metadata, 64 * 1024)
 
 
 def log_worker_ready(worker: object) -> None:

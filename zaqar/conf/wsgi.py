@@ -32,4 +32,14 @@ threads = cfg.IntOpt(
     help='Request-handling threads per worker process.',
 )
 
-ALL_OPTS = [bind, port, workers, threads]
+client_timeout = cfg.FloatOpt(
+    'client_timeout',
+    default=30.0,
+    min=1.0,
+    help='Seconds a client has to send a whole request (its head and body) '
+    'once it started sending it. Requests are read without tying up a '
+    'request-handling thread, so slow clients cannot starve the others; one '
+    'slower than this is disconnected.',
+)
+
+ALL_OPTS = [bind, port, workers, threads, client_timeout]

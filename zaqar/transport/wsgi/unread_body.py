@@ -21,6 +21,8 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
+from zaqar.operations.errors import InvalidBody
+
 LOG = logging.getLogger(__name__)
 
 # Largest remainder read and discarded to keep a connection open; anything
@@ -30,23 +32,53 @@ DRAIN_LIMIT = 1024 * 1024
 _CHUNK = 64 * 1024
 
 
+class BodyUnreadable(InvalidBody):
+    """The request body could not be read: malformed framing, or a client
+    that went away while sending it. Answered 400; the connection closes.
+    """
+
+
 class _TrackedInput:
-    """A ``wsgi.input`` that counts what the application read."""
+    """A ``wsgi.input`` that counts what the application read.
+
+    A failure of the server's input (a malformed chunk, a client gone
+    mid-body) becomes :class:`BodyUnreadable`, answered 400 instead of
+    falling through as an unexpected error.
+    """
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
         self.consumed = 0
         self.at_end = False
+        self.failed = False
 
     def read(self, size: int | None = -1) -> bytes:
-        data: bytes = self._stream.read() if size is None else self._stream.read(size)
+        try:
+            data: bytes = (
+                self._stream.read() if size is None else self._stream.read(size)
+            )
+        except Exception as ex:
+            raise self._unreadable(ex) from ex
         self._account(data, size)
         return data
 
     def readline(self, size: int | None = -1) -> bytes:
-        data: bytes = self._stream.readline(-1 if size is None else size)
+        try:
+            data: bytes = self._stream.readline(-1 if size is None else size)
+        except Exception as ex:
+            raise self._unreadable(ex) from ex
         self._account(data, size)
         return data
+
+    def _unreadable(self, ex: Exception) -> BodyUnreadable:
+        self.failed = True
+        # NOTE: one line, not a traceback: a client that goes away or sends a
+        # broken body is the client's business, worth a note, not an alarm.
+        if isinstance(ex, OSError) or type(ex).__name__ == 'NoMoreData':
+            LOG.info('client went away while sending its request body')
+        else:
+            LOG.info('request body could not be read: %s', type(ex).__name__)
+        return BodyUnreadable('Request body could not be read.')
 
     def readlines(self, hint: int | None = -1) -> list[bytes]:
         return list(iter(self.readline, b''))
@@ -80,6 +112,9 @@ class UnreadBody:
         Call it after the application returned, before the server sends the
         answer. Never raises.
         """
+        if self._input.failed:
+            _close_after_answer(start_response)
+            return
         try:
             drained = self._drain()
         except Exception as ex:
