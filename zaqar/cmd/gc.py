@@ -19,6 +19,7 @@ from oslo_config import cfg
 from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
 from zaqar.cmd import common
+from zaqar.conf import audit
 from zaqar.conf import gc as gc_conf
 from zaqar.gc import collector
 from zaqar.storage import errors
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
         print(f'zaqar-gc: configuration error: {ex}', file=sys.stderr)
         return 2
+    audit.warn_about_unread_options(conf)
     try:
         if conf.once:
             return _collect_once(storage)

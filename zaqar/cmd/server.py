@@ -21,6 +21,7 @@ from zaqar import pipeline
 from zaqar.cmd import common
 from zaqar.cmd import worker
 from zaqar.common.limits import Limits
+from zaqar.conf import audit
 from zaqar.conf import notification as notification_conf
 from zaqar.conf import storage as storage_conf
 from zaqar.conf import wsgi as wsgi_conf
@@ -227,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         options['workers'],
         store,
     )
+    # NOTE: after the storage stack is loaded: drivers and stages register
+    # options of their own.
+    audit.warn_about_unread_options(conf)
     ZaqarApplication(conf, options).run()
     return 0
 
