@@ -23,4 +23,23 @@ busy_timeout = cfg.FloatOpt(
     'process or thread before the request fails with 503.',
 )
 
-ALL_OPTS = [database, busy_timeout]
+synchronous = cfg.StrOpt(
+    'synchronous',
+    default='normal',
+    choices=[
+        (
+            'normal',
+            'Commits survive the crash of any zaqar process; the last ones '
+            'may be lost if the machine loses power or its kernel crashes.',
+        ),
+        (
+            'full',
+            'Commits also survive power loss and kernel crashes: each one '
+            'waits for the disk (fsync), which costs speed.',
+        ),
+    ],
+    help="When a write is acknowledged relative to the disk (SQLite's "
+    'synchronous setting, in WAL mode).',
+)
+
+ALL_OPTS = [database, busy_timeout, synchronous]

@@ -18,6 +18,7 @@ from zaqar.storage.base import DataDriver
 from zaqar.storage.models import GCReport
 from zaqar.storage.sqlite import schema
 from zaqar.storage.sqlite.claims import ClaimController
+from zaqar.storage.sqlite.common import WriterLock
 from zaqar.storage.sqlite.messages import MessageController
 from zaqar.storage.sqlite.queues import QueueController
 from zaqar.storage.sqlite.subscriptions import SubscriptionController
@@ -44,13 +45,23 @@ class SqliteDriver(DataDriver):
     Nothing touches the file until the first query.
     """
 
-    def __init__(self, database: str, clock: Clock, busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        database: str,
+        clock: Clock,
+        busy_timeout: float = 10.0,
+        synchronous: str = 'normal',
+    ) -> None:
         super().__init__(clock)
         self.database = database
         self._busy_timeout = busy_timeout
+        if synchronous not in ('normal', 'full'):
+            raise ValueError(f'synchronous must be normal or full, not {synchronous!r}')
+        self._synchronous = synchronous.upper()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._writers = WriterLock(f'{database}-writer.lock', busy_timeout)
         self._schema_ready = False
         self._last_sweep = float('-inf')
         self._queues = QueueController(self)
@@ -84,9 +95,11 @@ class SqliteDriver(DataDriver):
 
         ``BEGIN IMMEDIATE`` takes SQLite's write lock up front, so the reads
         a writer does (counter, claimable messages) cannot be invalidated by
-        another writer before it commits.
+        another writer before it commits. Writers first queue for the
+        writer lock (see :class:`WriterLock`), so that SQLite's own lock is
+        free when they ask for it.
         """
-        with self._transaction('BEGIN IMMEDIATE') as connection:
+        with self._writers.held(), self._transaction('BEGIN IMMEDIATE') as connection:
             yield connection
 
     @contextlib.contextmanager
@@ -133,8 +146,9 @@ class SqliteDriver(DataDriver):
         )
         connection.execute('PRAGMA journal_mode=WAL')
         # NORMAL is durable across application crashes in WAL mode; only an
-        # OS crash or power loss can lose the last commits.
-        connection.execute('PRAGMA synchronous=NORMAL')
+        # OS crash or power loss can lose the last commits. FULL survives
+        # those too, at the price of an fsync per commit.
+        connection.execute(f'PRAGMA synchronous={self._synchronous}')
         with self._lock:
             if not self._schema_ready:
                 for statement in schema.STATEMENTS:
@@ -263,4 +277,6 @@ def create_driver(conf: cfg.ConfigOpts, clock: Clock) -> SqliteDriver:
             f'[{sqlite_conf.GROUP_NAME}] database: directory {directory} '
             f'is not writable'
         )
-    return SqliteDriver(database, clock, busy_timeout=group.busy_timeout)
+    return SqliteDriver(
+        database, clock, busy_timeout=group.busy_timeout, synchronous=group.synchronous
+    )
