@@ -51,6 +51,10 @@ local fragment_locals = {
   'decode_subscription', 'encode_subscription', 'load_subscription',
   'live_subscription', 'save_subscription', 'subscription_view',
   'remove_subscription', 'holder_of', 'sweep_expired_subscriptions',
+  -- _post.lua
+  'post_messages',
+  -- _idempotency.lua
+  'decode_key_record', 'encode_key_record', 'sweep_expired_keys',
 }
 
 local defined_by_fragments = {}

@@ -32,6 +32,7 @@ from zaqar.common.queue_metadata import DEAD_LETTER_QUEUE
 from zaqar.common.queue_metadata import MAX_CLAIM_COUNT
 from zaqar.storage import errors
 from zaqar.storage import loader
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueStats
 from zaqar.storage.mongodb import counters as counters_module
@@ -165,6 +166,7 @@ def test_stored_field_names_never_change() -> None:
             'WRITER': 'w',
             'BASE': 'b',
             'CHANGED': 't',
+            'KEY': 'i',
         },
         schema.MessageField: {
             'PROJECT': 'p',
@@ -202,6 +204,17 @@ def test_stored_field_names_never_change() -> None:
             'EXPIRES': 'e',
             'OPTIONS': 'o',
             'CONFIRMED': 'k',
+        },
+        schema.IdempotencyField: {
+            'PROJECT': 'p',
+            'QUEUE': 'q',
+            'KEY': 'k',
+            'FINGERPRINT': 'f',
+            'IDS': 'i',
+            'EXPIRES': 'e',
+            'DONE': 'd',
+            'WRITER': 'w',
+            'STAMPED': 't',
         },
     }
     for fields, names in stored_names.items():
@@ -252,9 +265,12 @@ def test_indexes_are_created_on_first_use_with_ttl_backstops(
     assert messages['marker']['unique'] is True
     assert [key for key, _ in messages['claimable']['key']] == ['p', 'q', 'ce', 'k']
     assert messages['claim']['sparse'] is True
-    for collection in ('messages', 'claims', 'subscriptions'):
+    for collection in ('messages', 'claims', 'subscriptions', 'idempotency'):
         expiry = database[collection].index_information()['expiry']
         assert expiry['expireAfterSeconds'] == 0
+    key = database['idempotency'].index_information()['key']
+    assert [name for name, _ in key['key']] == ['p', 'q', 'k']
+    assert key['unique'] is True
     subscriber = database['subscriptions'].index_information()['subscriber']
     assert [key for key, _ in subscriber['key']] == ['p', 's', 'u']
     assert subscriber['unique'] is True
@@ -1195,3 +1211,217 @@ def test_gc_deletes_subscriptions_in_bounded_batches(
 
     stored_ids = [d['_id'] for d in driver.collections().subscriptions.find({})]
     assert stored_ids == [kept]
+
+
+# Idempotency keys ------------------------------------------------------------
+
+FINGERPRINT = b'f' * 32
+KEY = 'the-key'
+
+
+def post_once(
+    driver: MongoDriver, *bodies: object, fingerprint: bytes = FINGERPRINT
+) -> list[str]:
+    messages = [NewMessage(body=body, ttl=300) for body in bodies]
+    key = IdempotencyKey(KEY, fingerprint, window=600)
+    return driver.messages.post_once(QUEUE, messages, PROJECT, CLIENT, key)
+
+
+def key_document(driver: MongoDriver) -> dict[str, Any]:
+    found = driver.collections().idempotency.find_one({'k': KEY})
+    assert found is not None
+    return found
+
+
+def test_a_keyed_post_leaves_a_done_key_named_by_the_counter(
+    driver: MongoDriver, clock: ManualClock
+) -> None:
+    posted = post_once(driver, 'a', 'b')
+
+    document = key_document(driver)
+    assert document['d'] is True
+    assert 'w' not in document and 't' not in document
+    assert document['i'] == b''.join(bytes.fromhex(i) for i in posted)
+    assert (document['p'], document['q'], document['f']) == (
+        PROJECT,
+        QUEUE,
+        FINGERPRINT,
+    )
+    assert document['e'] == to_date(clock.now() + 600)
+    snapshot = driver.counters.read(PROJECT, QUEUE)
+    assert snapshot is not None and snapshot.key == document['_id']
+    post(driver, 'c')  # an unkeyed commit names no key
+    snapshot = driver.counters.read(PROJECT, QUEUE)
+    assert snapshot is not None and snapshot.key is None
+
+
+def test_a_repeat_during_the_first_post_is_in_flight(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = counters_module.Counters._compare_and_set
+    repeats: list[object] = []
+
+    def repeat_then_commit(self: Any, *args: Any) -> Any:
+        if not repeats:
+            with pytest.raises(errors.IdempotencyKeyInFlight) as raised:
+                post_once(driver, 'a')
+            repeats.append(raised.value)
+        return commit(self, *args)
+
+    monkeypatch.setattr(
+        counters_module.Counters, '_compare_and_set', repeat_then_commit
+    )
+    posted = post_once(driver, 'a')
+
+    assert QUEUE in str(repeats[0])
+    assert post_once(driver, 'a') == posted
+    assert listed(driver) == ['a']
+
+
+def test_another_fingerprint_is_refused_even_while_in_flight(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = counters_module.Counters._compare_and_set
+    refused: list[bool] = []
+
+    def reuse_then_commit(self: Any, *args: Any) -> Any:
+        if not refused:
+            with pytest.raises(errors.IdempotencyKeyReused):
+                post_once(driver, 'b', fingerprint=b'other')
+            refused.append(True)
+        return commit(self, *args)
+
+    monkeypatch.setattr(counters_module.Counters, '_compare_and_set', reuse_then_commit)
+    post_once(driver, 'a')
+
+    assert refused == [True]
+    assert listed(driver) == ['a']
+
+
+def test_a_post_that_dies_after_committing_is_answered_at_once(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise ProcessDied('died right after the commit')
+
+    with monkeypatch.context() as patched:
+        patched.setattr(counters_module, 'mark_key_done', die)
+        with pytest.raises(ProcessDied):
+            post_once(driver, 'a', 'b')
+    assert 'd' not in key_document(driver)
+    assert listed(driver) == ['a', 'b']
+
+    # Its stamp is the counter's writer: committed, so no wait, no repost.
+    posted = post_once(driver, 'a', 'b')
+
+    assert [document['_id'].hex() for document in stored(driver)] == posted
+    assert key_document(driver)['d'] is True
+
+
+def test_the_next_commit_marks_a_dead_posts_key_done(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise ProcessDied('died right after the commit')
+
+    with monkeypatch.context() as patched:
+        patched.setattr(counters_module, 'mark_key_done', die)
+        with pytest.raises(ProcessDied):
+            post_once(driver, 'a')
+
+    post(driver, 'b')  # step 3 finalizes the last commit, its key included
+
+    assert key_document(driver)['d'] is True
+    assert post_once(driver, 'a') == [stored(driver)[0]['_id'].hex()]
+    assert listed(driver) == ['a', 'b']
+
+
+@pytest.mark.parametrize('dies', ['before stamping', 'before committing'])
+def test_the_key_of_a_post_that_died_is_taken_over_after_the_repair_delay(
+    driver: MongoDriver,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    dies: str,
+) -> None:
+    post(driver, 'before')
+
+    def die(*args: Any, **kwargs: Any) -> None:
+        raise ProcessDied(f'died {dies}')
+
+    with monkeypatch.context() as patched:
+        if dies == 'before stamping':
+            patched.setattr(counters_module, '_stamp_key', die)
+        else:
+            patched.setattr(counters_module.Counters, '_compare_and_set', die)
+        with pytest.raises(ProcessDied):
+            post_once(driver, 'lost')
+    assert listed(driver) == ['before']
+
+    with pytest.raises(errors.IdempotencyKeyInFlight):
+        post_once(driver, 'lost')
+    clock.advance(REPAIR_DELAY)
+    posted = post_once(driver, 'lost')
+
+    assert listed(driver) == ['before', 'lost']
+    assert post_once(driver, 'lost') == posted
+    assert key_document(driver)['d'] is True
+    driver.gc()  # clears what the dead post inserted, if anything
+    assert [d['b'] for d in stored(driver)] == ['"before"', '"lost"']
+
+
+def test_a_slow_post_whose_key_is_taken_over_stores_nothing_and_answers(
+    driver: MongoDriver, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = counters_module.Counters._compare_and_set
+    taken: list[list[str]] = []
+    stalled: list[bool] = []
+
+    def stall_then_commit(self: Any, *args: Any) -> Any:
+        if not stalled:
+            stalled.append(True)
+            # Another request gives up waiting for this post and takes over.
+            clock.advance(REPAIR_DELAY)
+            taken.append(post_once(driver, 'x'))
+        return commit(self, *args)
+
+    monkeypatch.setattr(counters_module.Counters, '_compare_and_set', stall_then_commit)
+    posted = post_once(driver, 'x')
+
+    assert posted == taken[0]
+    assert listed(driver) == ['x']
+    assert [d['_id'].hex() for d in stored(driver)] == posted
+
+
+def test_a_commit_whose_answer_is_lost_is_answered_by_the_repeat(
+    driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit = counters_module.Counters._compare_and_set
+
+    def commit_then_lose_the_answer(self: Any, *args: Any) -> Any:
+        commit(self, *args)
+        raise pymongo.errors.AutoReconnect('connection reset')
+
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            counters_module.Counters, '_compare_and_set', commit_then_lose_the_answer
+        )
+        with pytest.raises(errors.StorageUnavailable):
+            post_once(driver, 'a')
+
+    posted = post_once(driver, 'a')
+
+    assert listed(driver) == ['a']
+    assert [d['_id'].hex() for d in stored(driver)] == posted
+
+
+def test_an_expired_key_in_the_way_is_replaced(
+    driver: MongoDriver, clock: ManualClock
+) -> None:
+    first = post_once(driver, 'a')
+    clock.advance(600)
+
+    second = post_once(driver, 'a')
+
+    assert second != first
+    documents = list(driver.collections().idempotency.find({'k': KEY}))
+    assert [document['i'].hex() for document in documents] == second

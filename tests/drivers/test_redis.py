@@ -27,6 +27,7 @@ from zaqar.common.clock import SystemClock
 from zaqar.conf import redis as redis_conf
 from zaqar.storage import errors
 from zaqar.storage.models import GCReport
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueStats
 from zaqar.storage.redis import driver as redis_driver
@@ -397,6 +398,14 @@ def test_every_script_is_run_by_exactly_one_method_of_scripts(
     subscription_id = ids.new_ordered_id(now)
     calls: dict[str, Callable[[], object]] = {
         'post': lambda: run.post(PROJECT, 'q', now, [NewMessage(1, ttl=60)], CLIENT),
+        'post_once': lambda: run.post_once(
+            PROJECT,
+            'q',
+            now,
+            [NewMessage(1, ttl=60)],
+            CLIENT,
+            IdempotencyKey('key', b'fingerprint', 60),
+        ),
         'list_messages': lambda: run.list_messages(
             PROJECT,
             'q',
@@ -702,6 +711,44 @@ def test_a_post_whose_reply_is_lost_fails_and_stores_its_messages_once(
     assert dropper.dropped.is_set()
     listed = proxied.messages.list('q', PROJECT, 'reader', limit=10)
     assert len(listed) == client.hlen(queue_key(namespace, 'm')) == 2
+
+
+def test_a_keyed_post_whose_reply_is_lost_is_answered_by_its_repeat(
+    proxied: RedisDriver, dropper: ReplyDropper, client: redis.Redis, namespace: str
+) -> None:
+    key = IdempotencyKey('k', b'f' * 32, window=600)
+    messages = [NewMessage(n, ttl=600) for n in range(2)]
+    proxied.messages.post_once('q', messages, PROJECT, CLIENT, key)
+    dropper.arm(proxied.scripts.sha(Lua.POST_ONCE))
+    other = IdempotencyKey('other', b'f' * 32, window=600)
+
+    with pytest.raises(errors.StorageUnavailable):
+        proxied.messages.post_once('q', messages, PROJECT, CLIENT, other)
+    # The client sends it again: stored once, answered with what was stored.
+    again = proxied.messages.post_once('q', messages, PROJECT, CLIENT, other)
+
+    assert dropper.dropped.is_set()
+    listed = proxied.messages.list('q', PROJECT, 'reader', limit=10)
+    assert [message.id for message in listed][2:] == again
+    assert client.hlen(queue_key(namespace, 'm')) == 4
+
+
+def test_keys_live_beside_the_queue_and_keep_it_due_for_gc(
+    driver: RedisDriver, client: redis.Redis, namespace: str, clock: ManualClock
+) -> None:
+    key = IdempotencyKey('k', b'f' * 32, window=600)
+    driver.messages.post_once('q', [NewMessage(1, ttl=60)], PROJECT, CLIENT, key)
+    driver.queues.delete('q', PROJECT)
+
+    assert client.hlen(queue_key(namespace, 'i')) == 1
+    assert client.zscore(queue_key(namespace, 'j'), 'k') == clock.now() + 600
+    tag = f'{len(PROJECT)}:{PROJECT}:q'
+    assert client.zscore(f'{namespace}:due', tag) == clock.now() + 600
+
+    clock.advance(600)
+    assert driver.gc() == GCReport(idempotency_keys=1)
+    assert not client.exists(queue_key(namespace, 'i'), queue_key(namespace, 'j'))
+    assert client.zscore(f'{namespace}:due', tag) is None
 
 
 def test_a_claim_whose_reply_is_lost_fails_and_holds_one_message(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from zaqar.common.clock import ManualClock
 from zaqar.storage import errors
 from zaqar.storage.models import GCReport
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 from zaqar.storage.sqlite import driver as sqlite_driver
 from zaqar.storage.sqlite import schema
@@ -225,3 +227,102 @@ def test_a_database_made_before_subscriptions_keeps_its_data_and_gains_them(
         )
     finally:
         storage.close()
+
+
+# Idempotency keys ------------------------------------------------------------
+
+KEY = IdempotencyKey('k', b'f' * 32, window=600)
+
+
+def test_a_key_that_cannot_be_recorded_leaves_no_message(
+    database: Path, driver: SqliteDriver
+) -> None:
+    driver.queues.exists('q', PROJECT)  # creates the schema
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            'CREATE TRIGGER refuse BEFORE INSERT ON idempotency_keys '
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+
+    with pytest.raises(errors.StorageUnavailable, match='disk full'):
+        driver.messages.post_once('q', [NewMessage('a', ttl=60)], PROJECT, 'c', KEY)
+
+    assert not driver.queues.exists('q', PROJECT)
+    assert rows(database, 'messages') == 0
+    with sqlite3.connect(database) as connection:
+        connection.execute('DROP TRIGGER refuse')
+    posted = driver.messages.post_once(
+        'q', [NewMessage('a', ttl=60)], PROJECT, 'c', KEY
+    )
+    assert [m.id for m in driver.messages.list('q', PROJECT, 'c', echo=True)] == (
+        posted
+    )
+
+
+def test_drivers_sharing_a_file_store_a_keyed_post_once(
+    database: Path, clock: ManualClock
+) -> None:
+    # One driver per thread stands for one process each: separate
+    # connections, nothing shared but the file.
+    storages = [SqliteDriver(str(database), clock, busy_timeout=10) for _ in range(4)]
+    barrier = threading.Barrier(len(storages))
+    results: list[list[str]] = []
+
+    def post_once(storage: SqliteDriver) -> None:
+        barrier.wait()
+        results.append(
+            storage.messages.post_once(
+                'q', [NewMessage('a', ttl=60)], PROJECT, 'c', KEY
+            )
+        )
+
+    threads = [threading.Thread(target=post_once, args=(s,)) for s in storages]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    try:
+        assert rows(database, 'messages') == 1
+        assert len(results) == 4 and all(r == results[0] for r in results)
+    finally:
+        for storage in storages:
+            storage.close()
+
+
+def test_a_database_made_before_idempotency_keys_gains_them(
+    database: Path, clock: ManualClock
+) -> None:
+    earlier = [s for s in schema.STATEMENTS if 'idempotency_keys' not in s]
+    with sqlite3.connect(database) as connection:
+        for statement in earlier:
+            connection.execute(statement)
+        connection.execute(
+            'INSERT INTO queues (project, name, metadata) VALUES (?, ?, ?)',
+            (PROJECT, 'q', '{"a": 1}'),
+        )
+    storage = SqliteDriver(str(database), clock)
+    try:
+        assert storage.queues.get_metadata('q', PROJECT) == {'a': 1}
+        posted = storage.messages.post_once(
+            'q', [NewMessage('a', ttl=60)], PROJECT, 'c', KEY
+        )
+        assert (
+            storage.messages.post_once(
+                'q', [NewMessage('a', ttl=60)], PROJECT, 'c', KEY
+            )
+            == posted
+        )
+    finally:
+        storage.close()
+
+
+def test_posting_sweeps_expired_keys_without_a_collector(
+    database: Path, driver: SqliteDriver, clock: ManualClock
+) -> None:
+    short = IdempotencyKey('short', b'f', window=60)
+    driver.messages.post_once('q', [NewMessage('a', ttl=600)], PROJECT, 'c', short)
+    clock.advance(sqlite_driver.SWEEP_INTERVAL + 60)
+
+    driver.messages.post('q', [NewMessage('b', ttl=600)], PROJECT, 'c')
+
+    assert rows(database, 'idempotency_keys') == 0

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from zaqar.common.clock import ManualClock
+from zaqar.common.limits import Limits
 from zaqar.operations import Operations
 from zaqar.operations.errors import InvalidBody
 from zaqar.operations.errors import NotFound
 from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.kinds import Kind
 from zaqar.storage import errors as storage_errors
+from zaqar.storage.sqlite.driver import SqliteDriver
 
 from .conftest import CLIENT
 from .conftest import OTHER_CLIENT
@@ -130,3 +133,119 @@ def test_a_claimed_message_is_deleted_only_with_its_claim(ops: Operations) -> No
     ops.messages.delete('q', PROJECT, message_id, claim_id=claim.id)
     with pytest.raises(storage_errors.MessageDoesNotExist):
         ops.messages.get('q', PROJECT, message_id)
+
+
+# Idempotency keys ------------------------------------------------------------
+
+
+def post_keyed(
+    ops: Operations,
+    document: object,
+    key: str = 'key-1',
+    queue: str = 'q',
+    kind: Kind = Kind.QUEUE,
+) -> list[str]:
+    messages = ops.of(kind).messages
+    return messages.post(messages.target(queue, PROJECT), document, CLIENT, key)
+
+
+def test_a_keyed_repeat_answers_the_first_ids_and_stores_nothing(
+    ops: Operations,
+) -> None:
+    document = {'messages': [{'body': 1}, {'body': 2, 'ttl': 120}]}
+    posted = post_keyed(ops, document)
+
+    assert post_keyed(ops, document) == posted
+    assert ops.queues.stats('q', PROJECT).total == 2
+
+
+def test_the_fingerprint_covers_what_was_sent_not_its_spelling(
+    ops: Operations,
+) -> None:
+    posted = post_keyed(ops, {'messages': [{'body': {'a': 1, 'b': 2}, 'ttl': 120}]})
+    # Key order, fields the server drops and other top-level keys differ.
+    same = {'extra': True, 'messages': [{'ttl': 120, 'body': {'b': 2, 'a': 1}, 'x': 1}]}
+
+    assert post_keyed(ops, same) == posted
+
+
+@pytest.mark.parametrize(
+    'changed',
+    [
+        {'messages': [{'body': {'a': 2}, 'ttl': 120}]},
+        {'messages': [{'body': {'a': 1}, 'ttl': 121}]},
+        {'messages': [{'body': {'a': 1}}]},
+        {'messages': [{'body': {'a': 1}, 'ttl': 120, 'delay': 0}]},
+        {'messages': [{'body': {'a': 1}, 'ttl': 120}, {'body': {'a': 1}, 'ttl': 120}]},
+    ],
+)
+def test_another_request_under_a_key_is_refused(
+    ops: Operations, changed: dict[str, object]
+) -> None:
+    post_keyed(ops, {'messages': [{'body': {'a': 1}, 'ttl': 120}]})
+
+    with pytest.raises(storage_errors.IdempotencyKeyReused):
+        post_keyed(ops, changed)
+    assert ops.queues.stats('q', PROJECT).total == 1
+
+
+def test_defaults_from_the_queue_metadata_are_not_fingerprinted(
+    ops: Operations,
+) -> None:
+    document = {'messages': [{'body': 1}]}
+    posted = post_keyed(ops, document)
+    ops.queues.create('q', PROJECT, {})
+    patch = [{'op': 'add', 'path': '/metadata/_default_message_ttl', 'value': 120}]
+    ops.queues.patch('q', PROJECT, patch)
+
+    assert post_keyed(ops, document) == posted
+
+
+@pytest.mark.parametrize('key', ['', 'x' * 256, 'tab\there', 'caf\u00e9', '\x7f'])
+def test_a_malformed_key_is_refused_before_anything(ops: Operations, key: str) -> None:
+    with pytest.raises(ValidationFailed, match='idempotency key'):
+        post_keyed(ops, {'messages': [{'body': 1}]}, key=key)
+    assert not ops.queues.exists('q', PROJECT)
+
+
+def test_a_key_of_255_printable_characters_is_accepted(ops: Operations) -> None:
+    key = ''.join(chr(32 + n % 95) for n in range(255))
+    posted = post_keyed(ops, {'messages': [{'body': 1}]}, key=key)
+    assert post_keyed(ops, {'messages': [{'body': 1}]}, key=key) == posted
+
+
+def test_keys_of_queues_and_topics_are_apart(ops: Operations) -> None:
+    document = {'messages': [{'body': 1}]}
+    queued = post_keyed(ops, document)
+    topical = post_keyed(ops, document, kind=Kind.TOPIC)
+
+    assert queued != topical
+    with pytest.raises(storage_errors.IdempotencyKeyReused, match='topic q;'):
+        post_keyed(ops, {'messages': [{'body': 2}]}, kind=Kind.TOPIC)
+
+
+def test_the_window_is_the_configured_one(
+    storage: SqliteDriver, clock: ManualClock
+) -> None:
+    ops = Operations.build(storage, Limits(idempotency_window=60))
+    document = {'messages': [{'body': 1, 'ttl': 600}]}
+    posted = post_keyed(ops, document)
+    clock.advance(59)
+    assert post_keyed(ops, document) == posted
+    clock.advance(1)
+    assert post_keyed(ops, document) != posted
+
+
+def test_without_a_key_the_driver_is_asked_for_a_plain_post(
+    ops: Operations, storage: SqliteDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A driver that knows nothing of keys serves unkeyed posts as before.
+    def refuse(*args: object) -> list[str]:
+        raise storage_errors.Unsupported('idempotency keys', 'OldDriver')
+
+    monkeypatch.setattr(storage.messages, 'post_once', refuse)
+    post(ops, 'q', 1)
+
+    with pytest.raises(storage_errors.Unsupported, match='OldDriver'):
+        post_keyed(ops, {'messages': [{'body': 1}]})
+    assert ops.queues.stats('q', PROJECT).total == 1

@@ -80,8 +80,8 @@ def test_once_collects_and_exits(tmp_path: Path, store: Config) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert (
-        'gc run: removed 3 expired message(s), 0 expired claim(s) and 0 expired '
-        'subscription(s)'
+        'gc run: removed 3 expired message(s), 0 expired claim(s), 0 expired '
+        'subscription(s) and 0 forgotten idempotency key(s)'
     ) in result.stderr
     assert stored(conf) == 2
 

@@ -70,8 +70,8 @@ def test_collect_returns_and_logs_a_one_line_summary(
         report = collector.collect(storage, timer)  # type: ignore[arg-type]
     assert report == GCReport(messages=3, claims=1)
     assert caplog.messages == [
-        'gc run: removed 3 expired message(s), 1 expired claim(s) and 0 expired '
-        'subscription(s) in 250.0 ms'
+        'gc run: removed 3 expired message(s), 1 expired claim(s), 0 expired '
+        'subscription(s) and 0 forgotten idempotency key(s) in 250.0 ms'
     ]
 
 

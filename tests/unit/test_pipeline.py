@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -28,6 +29,8 @@ from zaqar.pipeline.pipeline import Pipelines
 from zaqar.storage import base
 from zaqar.storage import errors
 from zaqar.storage.models import GCReport
+from zaqar.storage.models import IdempotencyKey
+from zaqar.storage.models import NewMessage
 from zaqar.storage.sqlite.driver import SqliteDriver
 
 HOOKABLE = stage_api.RESOURCES
@@ -450,6 +453,134 @@ def test_the_pipeline_raises_unsupported_only_when_subscriptions_are_used() -> N
     assert recorder.stages('create') == []
 
 
+# Keyed posts: post_once, and the post hooks standing in for it ----------
+
+KEYED = IdempotencyKey('k', b'fingerprint', 60)
+
+
+def test_a_keyed_post_runs_the_post_hooks_of_stages_written_before_keys() -> None:
+    calls: list[tuple[str, ...]] = []
+
+    class WrittenBefore:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def post(
+            self,
+            queue: str,
+            messages: Sequence[NewMessage],
+            project: str,
+            client_id: str,
+        ) -> None:
+            calls.append((queue, project, client_id))
+
+    driver = FakeDriver()
+    stack = build(driver, {'before': WrittenBefore}, message=['before'])
+
+    result = stack.messages.post_once('q', [], 'p', 'c', KEYED)
+
+    assert calls == [('q', 'p', 'c')]
+    driver.messages.post_once.assert_called_once_with('q', [], 'p', 'c', KEYED)
+    driver.messages.post.assert_not_called()
+    assert result is driver.messages.post_once.return_value
+
+
+def test_a_stage_hooking_post_once_sees_keyed_posts_there_only() -> None:
+    recorder = Recorder()
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {'r': recording_stage(recorder, 'r', ['post', 'post_once'])},
+        message=['r'],
+    )
+
+    stack.messages.post_once('q', [], 'p', 'c', KEYED)
+    stack.messages.post('q', [], 'p', 'c')
+
+    assert [operation for _, operation, _ in recorder.calls] == ['post_once', 'post']
+    assert recorder.calls[0][2]['idempotency_key'] is KEYED
+
+
+def test_stages_run_in_order_for_keyed_posts_whichever_hook_they_have() -> None:
+    recorder = Recorder()
+    factories = {
+        'a': recording_stage(recorder, 'a', ['post']),
+        'b': recording_stage(recorder, 'b', ['post_once']),
+        'c': recording_stage(recorder, 'c', ['post', 'post_once']),
+        'd': recording_stage(recorder, 'd', ['get']),
+    }
+    stack = build(FakeDriver(), factories, message=['c', 'd', 'a', 'b'])
+
+    stack.messages.post_once('q', [], 'p', 'c', KEYED)
+
+    assert [(label, op) for label, op, _ in recorder.calls] == [
+        ('c', 'post_once'),
+        ('a', 'post'),
+        ('b', 'post_once'),
+    ]
+    assert 'idempotency_key' not in recorder.calls[1][2]
+
+
+def test_a_post_hook_answering_a_keyed_post_stops_it() -> None:
+    driver = FakeDriver()
+    answer = ['id']
+    stack = build(
+        driver,
+        {'stop': recording_stage(Recorder(), 'stop', ['post'], {'post': answer})},
+        message=['stop'],
+    )
+
+    assert stack.messages.post_once('q', [], 'p', 'c', KEYED) is answer
+    driver.messages.post_once.assert_not_called()
+
+
+def test_a_stage_storing_posts_itself_without_post_once_refuses_keyed_ones() -> None:
+    recorder = Recorder()
+
+    class StoresItself:
+        run_last = True
+
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def post(self, **arguments: Any) -> list[str]:
+            return ['stored-by-the-stage']
+
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {'first': recording_stage(recorder, 'first', ['post']), 'own': StoresItself},
+        message=['own', 'first'],
+    )
+
+    with pytest.raises(errors.Unsupported) as refused:
+        stack.messages.post_once('q', [], 'p', 'c', KEYED)
+
+    assert str(refused.value) == (
+        'The pipeline stage of this server (own) does not support idempotency keys.'
+    )
+    assert recorder.calls == []
+    driver.messages.post_once.assert_not_called()
+    assert stack.messages.post('q', [], 'p', 'c') == ['stored-by-the-stage']
+
+
+def test_a_driver_written_before_keys_refuses_keyed_posts() -> None:
+    abstract = base.MessageController.__abstractmethods__
+    old = type(
+        'OldMessages',
+        (base.MessageController,),
+        {name: lambda self, *args, **kwargs: None for name in abstract},
+    )
+
+    with pytest.raises(errors.Unsupported) as refused:
+        old().post_once('q', [], 'p', 'c', KEYED)
+
+    assert str(refused.value) == (
+        'The storage driver of this server (OldMessages) does not support '
+        'idempotency keys.'
+    )
+
+
 def test_load_storage_returns_the_bare_driver_without_stages(
     tmp_path: Path,
 ) -> None:
@@ -568,7 +699,7 @@ def test_a_stage_in_a_pipeline_it_cannot_hook_is_refused() -> None:
     assert message == (
         "[storage] message_pipeline: stage 'queues_only' hooks no message "
         'operation: it defines none of delete, delete_many, get, get_many, list, '
-        'pop, post, purge'
+        'pop, post, post_once, purge'
     )
 
 

@@ -82,6 +82,15 @@ ALL_OPTS = [
         'Longest Client-ID accepted when client_id_uuid_safe is off.',
     ),
     _int(
+        'idempotency_window',
+        3600,
+        'Seconds a message POST with an Idempotency-Key header is remembered: '
+        'a repeat with the same key (same project and queue or topic) within '
+        'them answers the first 201 and stores nothing. Each remembered key '
+        'costs storage (a few hundred bytes) for the whole window.',
+        minimum=60,
+    ),
+    _int(
         'default_subscription_ttl',
         3600,
         'Subscription TTL in seconds when the request gives none.',

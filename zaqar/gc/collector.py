@@ -25,11 +25,12 @@ def collect(
     started = timer()
     report = storage.gc()
     LOG.info(
-        'gc run: removed %d expired message(s), %d expired claim(s) and %d '
-        'expired subscription(s) in %.1f ms',
+        'gc run: removed %d expired message(s), %d expired claim(s), %d '
+        'expired subscription(s) and %d forgotten idempotency key(s) in %.1f ms',
         report.messages,
         report.claims,
         report.subscriptions,
+        report.idempotency_keys,
         (timer() - started) * 1000,
     )
     return report

@@ -15,6 +15,8 @@ the pipeline, wherever it is listed (the loader moves it there).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from collections.abc import Sequence
 from typing import ClassVar
@@ -28,6 +30,7 @@ from zaqar.notification.outbox import Delivery
 from zaqar.notification.outbox import Outbox
 from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import Subscription
 
@@ -77,19 +80,43 @@ class Notifier:
         subscribers = self._subscribers(storage, queue, project)
         ids = storage.messages.post(queue, messages, project, client_id)
         if subscribers:
-            deliveries = [
-                Delivery(
-                    type=NOTIFICATION,
-                    project=project,
-                    source=queue,
-                    subscription_id=subscription.id,
-                    subscriber=subscription.subscriber,
-                    payload=payload.notification_of(queue, message),
-                )
-                for message in messages
-                for subscription in subscribers
-            ]
+            deliveries = _deliveries(queue, messages, project, subscribers)
             Outbox.of(storage).record(deliveries)
+        return ids
+
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Store the messages at most once per key, then their deliveries.
+
+        A keyed post must be stored here, with its key: without this hook
+        the pipeline would refuse keyed posts (this stage answers ``post``
+        in the driver's place). The deliveries are recorded at most once
+        too, under a key of their own derived from the post's, with the
+        same fingerprint and window: a repeat answered from the post's key
+        records nothing when the first post recorded its deliveries, and
+        records them when that post stored its messages but failed before
+        recording them. Either way each subscriber is owed each message
+        once.
+
+        Returns:
+            The message ids, the first post's for a repeat.
+        """
+        storage = self._bound()
+        subscribers = self._subscribers(storage, queue, project)
+        ids = storage.messages.post_once(
+            queue, messages, project, client_id, idempotency_key
+        )
+        if subscribers:
+            deliveries = _deliveries(queue, messages, project, subscribers)
+            Outbox.of(storage).record(
+                deliveries, _deliveries_key(queue, project, idempotency_key)
+            )
         return ids
 
     def _bound(self) -> DataDriver:
@@ -122,3 +149,39 @@ class Notifier:
             if len(page) < _PAGE:
                 return found
             marker = page[-1].id
+
+
+def _deliveries(
+    queue: str,
+    messages: Sequence[NewMessage],
+    project: str,
+    subscribers: Sequence[Subscription],
+) -> list[Delivery]:
+    """One delivery per posted message and subscriber."""
+    return [
+        Delivery(
+            type=NOTIFICATION,
+            project=project,
+            source=queue,
+            subscription_id=subscription.id,
+            subscriber=subscription.subscriber,
+            payload=payload.notification_of(queue, message),
+        )
+        for message in messages
+        for subscription in subscribers
+    ]
+
+
+def _deliveries_key(
+    queue: str, project: str, idempotency_key: IdempotencyKey
+) -> IdempotencyKey:
+    """The key of the deliveries of a keyed post.
+
+    The outbox is one queue for every project and queue, so the key names
+    the post's project and queue as well as its key; hashed, so that its
+    length stays fixed whatever those are.
+    """
+    scope = '\x00'.join((project, queue, idempotency_key.key)).encode()
+    return dataclasses.replace(
+        idempotency_key, key=f'deliveries:{hashlib.sha256(scope).hexdigest()}'
+    )

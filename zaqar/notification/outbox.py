@@ -28,6 +28,7 @@ from typing import Any
 
 from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 
 INTERNAL_PROJECT = '\x1fzaqar'
@@ -142,15 +143,27 @@ class Outbox:
                 outbox = cls._instances[storage] = cls(storage)
             return outbox
 
-    def record(self, deliveries: Sequence[Delivery]) -> None:
-        """Store deliveries, all or none, and wake this process's senders."""
+    def record(
+        self,
+        deliveries: Sequence[Delivery],
+        idempotency_key: IdempotencyKey | None = None,
+    ) -> None:
+        """Store deliveries, all or none, and wake this process's senders.
+
+        With ``idempotency_key``, at most once per key: recording them again
+        under a remembered key stores nothing.
+        """
         if not deliveries:
             return
         messages = [
             NewMessage(body=delivery.to_body(), ttl=RETENTION)
             for delivery in deliveries
         ]
-        self._storage.messages.post(OUTBOX, messages, INTERNAL_PROJECT, POSTER)
+        posts = self._storage.messages
+        if idempotency_key is None:
+            posts.post(OUTBOX, messages, INTERNAL_PROJECT, POSTER)
+        else:
+            posts.post_once(OUTBOX, messages, INTERNAL_PROJECT, POSTER, idempotency_key)
         self._work.set()
 
     def take(self, hold: int) -> Taken | Unreadable | None:

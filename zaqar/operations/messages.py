@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 
 from zaqar.common.queue_metadata import PostSettings
 from zaqar.common.queue_metadata import delay_queue_default
 from zaqar.operations.errors import NotFound
+from zaqar.operations.errors import ValidationFailed
 from zaqar.operations.kinds import Kind
 from zaqar.operations.kinds import storage_project
 from zaqar.operations.paging import Page
@@ -17,9 +20,15 @@ from zaqar.operations.queues import BodyLimit
 from zaqar.operations.queues import stored_metadata
 from zaqar.operations.validation import Validator
 from zaqar.storage.base import DataDriver
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 
 DEFAULT_MESSAGE_PAGE = 10
+
+# The longest idempotency key accepted.
+MAX_IDEMPOTENCY_KEY_LENGTH = 255
+# The fields of a posted message that the fingerprint of a request covers.
+_FINGERPRINTED = ('body', 'ttl', 'delay')
 
 _MARKER_RE = re.compile(r'[0-9]{1,19}')
 _INT64_MAX = 2**63 - 1
@@ -68,17 +77,48 @@ class MessageOperations:
         settings = PostSettings.of(metadata, self._validator.limits)
         return PostTarget(queue, project, settings)
 
-    def post(self, target: PostTarget, document: object, client_id: str) -> list[str]:
+    def post(
+        self,
+        target: PostTarget,
+        document: object,
+        client_id: str,
+        idempotency_key: str | None = None,
+    ) -> list[str]:
         """Validate a POST document and store its messages, in order.
 
-        The queue is created if it does not exist.
+        The queue is created if it does not exist. With an idempotency key,
+        the post is stored at most once per key (see
+        :meth:`zaqar.storage.base.MessageController.post_once`), for
+        ``[transport] idempotency_window`` seconds; without one, the
+        storage call is the plain ``post`` it always was, so drivers and
+        stages that know nothing of keys serve it as before.
 
         Returns:
-            The new message ids, in the order of the document.
+            The new message ids, in the order of the document; for a repeat
+            of a keyed post, the first post's ids.
+
+        Raises:
+            ValidationFailed: The key is not 1 to 255 printable ASCII
+                characters, or the document breaks a rule.
+            IdempotencyKeyReused: The key was used for another request.
+            IdempotencyKeyInFlight: A post with the key has not finished.
+            Unsupported: A key was given, and the storage driver (or a
+                stage answering in its place) does not honour keys.
         """
+        if idempotency_key is not None:
+            check_idempotency_key(idempotency_key)
         messages = self._validator.messages(document, target.settings)
         with storage_project(self._kind, target.project) as scope:
-            return self._messages.post(target.queue, messages, scope, client_id)
+            if idempotency_key is None:
+                return self._messages.post(target.queue, messages, scope, client_id)
+            key = IdempotencyKey(
+                key=idempotency_key,
+                fingerprint=fingerprint(document),
+                window=self._validator.limits.idempotency_window,
+            )
+            return self._messages.post_once(
+                target.queue, messages, scope, client_id, key
+            )
 
     def _is_delay_queue(self, queue: str, scope: str) -> bool:
         metadata = stored_metadata(self._queues, queue, scope)
@@ -176,6 +216,51 @@ class MessageOperations:
             'include_delayed': include_delayed,
         }
         return Page(messages, next_query(given, messages[-1].marker))
+
+
+def check_idempotency_key(key: str) -> None:
+    """Refuse a key that is empty, too long or not printable ASCII.
+
+    Printable ASCII, as the IETF draft's examples (UUIDs) and HTTP header
+    values allow without any encoding; the length bounds what each key
+    costs the store for a whole window.
+
+    Raises:
+        ValidationFailed: The key breaks the rule.
+    """
+    if not (
+        0 < len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH
+        and all(' ' <= character <= '~' for character in key)
+    ):
+        raise ValidationFailed(
+            f'An idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LENGTH} '
+            f'printable ASCII characters.'
+        )
+
+
+def fingerprint(document: object) -> bytes:
+    """The SHA-256 digest of what a valid POST document asks for.
+
+    What the server takes from the document and nothing else: each
+    message's ``body``, ``ttl`` and ``delay`` as given (absent when not
+    given), in order, as JSON with sorted keys and without whitespace. So
+    whitespace, key order, escapes and fields the server ignores do not make
+    a repeat a different request; nor do the defaults that the queue's
+    metadata supplies for ``ttl`` and ``delay``, which were never part of
+    the request: a repeat sent after the metadata changed is still the
+    same request (and answers the first post's ids).
+
+    Args:
+        document: A document :meth:`Validator.messages` accepted.
+    """
+    if not isinstance(document, dict):
+        raise TypeError('only a document the validator accepted has a fingerprint')
+    asked = [
+        {field: item[field] for field in _FINGERPRINTED if field in item}
+        for item in document['messages']
+    ]
+    canonical = json.dumps(asked, sort_keys=True, separators=(',', ':'))
+    return hashlib.sha256(canonical.encode('ascii')).digest()
 
 
 class _InvalidMarker:

@@ -19,9 +19,12 @@ from typing import Any
 from typing import ParamSpec
 from typing import TypeVar
 
+from zaqar.pipeline import stage as stage_api
 from zaqar.storage import base
+from zaqar.storage import errors
 from zaqar.storage.models import Claim
 from zaqar.storage.models import GCReport
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
@@ -57,7 +60,8 @@ class Pipeline:
 
     Args:
         resource: ``queue``, ``message``, ``claim`` or ``subscription``, for
-            logs.
+            logs, and for the resource's fallbacks (a keyed post runs the
+            ``post`` hooks of stages without a ``post_once`` hook).
         stages: The loaded stages, first to run first.
     """
 
@@ -71,6 +75,12 @@ class Pipeline:
         for stage in stages:
             for operation, hook in stage.hooks.items():
                 hooks.setdefault(operation, []).append((stage.name, hook))
+        known = stage_api.BY_NAME.get(resource)
+        if known is not None:
+            for fallback in known.fallbacks:
+                found = _with_fallback(known, fallback, stages)
+                if found:
+                    hooks[fallback.operation] = found
         # Tuples keyed by operation: a call does one dict lookup and nothing
         # at all when no stage hooks the operation.
         self._hooks = {operation: tuple(found) for operation, found in hooks.items()}
@@ -129,6 +139,49 @@ class Pipeline:
         _by_keyword_only(name, args)
         if self.run(name, **kwargs) is None:
             operation(*args, **kwargs)
+
+
+def _with_fallback(
+    resource: stage_api.Resource,
+    fallback: stage_api.Fallback,
+    stages: Sequence[StageHooks],
+) -> list[tuple[str, Hook]]:
+    """The hooks of ``fallback.operation``, in stage order (see Fallback).
+
+    A stage's own hook for the operation, else its ``fallback.hooked`` hook
+    given only the arguments that operation takes. A stage answering in
+    the driver's place (``run_last``) without a hook of its own puts a
+    refusal first, so that nothing runs.
+    """
+    parameters = resource.operations()[fallback.hooked]
+    found: list[tuple[str, Hook]] = []
+    for stage in stages:
+        hook = stage.hooks.get(fallback.operation)
+        if hook is None and fallback.hooked in stage.hooks:
+            if getattr(stage.stage, 'run_last', False):
+                return [(stage.name, _refusal(fallback, stage.name)), *found]
+            hook = _narrowed(stage.hooks[fallback.hooked], parameters)
+        if hook is not None:
+            found.append((stage.name, hook))
+    return found
+
+
+def _narrowed(hook: Hook, parameters: tuple[str, ...]) -> Hook:
+    """``hook``, called with only the arguments named ``parameters``."""
+
+    def narrowed(**arguments: Any) -> Any:
+        return hook(**{name: arguments[name] for name in parameters})
+
+    return narrowed
+
+
+def _refusal(fallback: stage_api.Fallback, stage: str) -> Hook:
+    """A hook refusing ``fallback.operation`` on behalf of ``stage``."""
+
+    def refuse(**arguments: Any) -> Any:
+        raise errors.Unsupported(fallback.capability, stage, provider='pipeline stage')
+
+    return refuse
 
 
 def _by_keyword_only(name: str, args: tuple[object, ...]) -> None:
@@ -273,6 +326,29 @@ class PipelineMessageController(base.MessageController):
             messages=messages,
             project=project,
             client_id=client_id,
+        )
+
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Run the ``post_once`` hooks, then post at most once per key.
+
+        A stage without a ``post_once`` hook has its ``post`` hook run
+        instead (see :class:`zaqar.pipeline.stage.Fallback`).
+        """
+        return self._pipeline.call(
+            'post_once',
+            self._driver.post_once,
+            queue=queue,
+            messages=messages,
+            project=project,
+            client_id=client_id,
+            idempotency_key=idempotency_key,
         )
 
     def get(self, queue: str, message_id: str, project: str) -> Message:

@@ -36,6 +36,7 @@ from oslo_config import cfg
 
 from zaqar.storage import base
 from zaqar.storage.models import Claim
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
@@ -116,6 +117,25 @@ class MessageStage(Protocol):
         client_id: str,
     ) -> list[str] | None:
         """Before messages are posted; a list answers as the new ids."""
+        ...
+
+    def post_once(
+        self,
+        *,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str] | None:
+        """Before messages are posted with an idempotency key.
+
+        Optional even for a stage hooking ``post``: a stage without this
+        hook has its ``post`` hook called instead, with the four arguments
+        it takes (see :data:`MESSAGE`). Define it only to see the key, or
+        when the stage stores messages itself: then it must honour the key
+        (``storage.messages.post_once``) and return the ids.
+        """
         ...
 
     def get(self, *, queue: str, message_id: str, project: str) -> Message | None:
@@ -248,6 +268,33 @@ class SubscriptionStage(Protocol):
 
 
 @dataclasses.dataclass(frozen=True)
+class Fallback:
+    """An operation whose stages may have hooked another one instead.
+
+    When an operation gains a variant (``post_once``: a post with an
+    idempotency key), every stage written for the original must keep
+    seeing it, with the arguments it was written for, or clients could
+    bypass an audit or quota stage by adding a header; and adding a
+    parameter to the original would break their signatures. So a stage
+    without a hook for ``operation`` has its ``hooked`` hook called, with
+    only the arguments ``hooked`` takes.
+
+    Attributes:
+        operation: The variant, e.g. ``post_once``.
+        hooked: The operation whose hook stands in, e.g. ``post``.
+        capability: What the variant adds, e.g. ``idempotency keys``. A
+            stage that does the driver's work itself (``run_last``, as the
+            notifier) and hooks ``hooked`` only would answer the variant
+            without honouring it: the pipeline refuses the variant then,
+            with Unsupported naming the stage, before any hook runs.
+    """
+
+    operation: str
+    hooked: str
+    capability: str
+
+
+@dataclasses.dataclass(frozen=True)
 class Resource:
     """One resource whose operations a pipeline runs stages for.
 
@@ -255,11 +302,13 @@ class Resource:
         name: As in the option name ``[storage] <name>_pipeline``.
         controller: The storage controller whose methods stages hook.
         protocol: The protocol documenting the hooks.
+        fallbacks: Operations whose stages may hook another one instead.
     """
 
     name: str
     controller: abc.ABCMeta
     protocol: type
+    fallbacks: tuple[Fallback, ...] = ()
 
     @property
     def option(self) -> str:
@@ -284,10 +333,16 @@ def parameter_names(method: Callable[..., object]) -> tuple[str, ...]:
 
 
 QUEUE = Resource('queue', base.QueueController, QueueStage)
-MESSAGE = Resource('message', base.MessageController, MessageStage)
+MESSAGE = Resource(
+    'message',
+    base.MessageController,
+    MessageStage,
+    fallbacks=(Fallback('post_once', 'post', 'idempotency keys'),),
+)
 CLAIM = Resource('claim', base.ClaimController, ClaimStage)
 SUBSCRIPTION = Resource('subscription', base.SubscriptionController, SubscriptionStage)
 RESOURCES = (QUEUE, MESSAGE, CLAIM, SUBSCRIPTION)
+BY_NAME = {resource.name: resource for resource in RESOURCES}
 
 
 def is_declaration(klass: type) -> bool:

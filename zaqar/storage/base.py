@@ -39,6 +39,7 @@ from zaqar.common.clock import Clock
 from zaqar.storage import errors
 from zaqar.storage.models import Claim
 from zaqar.storage.models import GCReport
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
@@ -169,6 +170,61 @@ class MessageController(abc.ABC):
         Returns:
             The new message ids, in the order of ``messages``.
         """
+
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Post as :meth:`post` does, at most once per idempotency key.
+
+        An optional capability: this default raises Unsupported, so that a
+        driver written before it, or one that cannot keep the promises
+        below, refuses keyed posts loudly and still serves everything else.
+
+        A key is remembered per ``(project, queue, idempotency_key.key)``
+        from the post that stored messages under it, for
+        ``idempotency_key.window`` seconds. While it is remembered:
+
+        * a post with the same fingerprint stores nothing and returns the
+          ids that post returned, in order, even if those messages were
+          deleted or expired or the queue purged or deleted since (its
+          ``client_id`` is not compared: the messages keep the first's);
+        * a post with another fingerprint stores nothing and raises
+          IdempotencyKeyReused.
+
+        After the window (driver clock) the key is forgotten, whether or not
+        :meth:`DataDriver.gc` ran, and the next post with it is a first post
+        again; gc() removes forgotten keys and counts them. The same key in
+        another queue or project is another key.
+
+        Storing the messages and recording the key (fingerprint, expiry and
+        ids) are one atomic step: whatever fails, and wherever a process
+        dies, either both are stored or neither, never messages without
+        their key nor a key without its messages. A post that raised may
+        thus have stored both; a repeat finds out (it returns their ids).
+
+        Of concurrent posts with one key (threads or processes alike),
+        exactly one stores messages. Each other one waits for it, then
+        returns its ids (or raises IdempotencyKeyReused); or, only on a
+        driver whose post is several backend writes, raises
+        IdempotencyKeyInFlight while that post has recorded the key but not
+        committed. Such a driver must let a repeat take over the key of a
+        post that will never commit (its process died) within a bounded
+        delay, without ever letting both commit.
+
+        Raises:
+            IdempotencyKeyReused: The key is remembered with another
+                fingerprint.
+            IdempotencyKeyInFlight: Another post holding the key has not
+                committed yet (see above); retrying later answers.
+            Unsupported: The driver does not honour idempotency keys (this
+                default).
+        """
+        raise errors.Unsupported('idempotency keys', type(self).__name__)
 
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Return one live message, claimed or delayed alike.
@@ -446,8 +502,8 @@ class DataDriver(abc.ABC):
 
     @abc.abstractmethod
     def gc(self) -> GCReport:
-        """Remove expired messages, claims and subscriptions; safe to run
-        concurrently.
+        """Remove expired messages, claims, subscriptions and idempotency
+        keys; safe to run concurrently.
 
         Reads already hide expired data, so this only reclaims space.
         """

@@ -79,6 +79,37 @@ class SubscriptionAlreadyExists(Conflict):
         self.existing = existing
 
 
+class IdempotencyKeyReused(Conflict):
+    """The idempotency key was used for another request to the queue.
+
+    Raised by ``post_once`` when the key is remembered with another
+    fingerprint; nothing was stored. The text names neither the key nor the
+    project: it reaches clients, and the key is the client's own text.
+    """
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(
+            f'The idempotency key was already used for a different request to '
+            f'queue {queue}; a different request needs a new key.'
+        )
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """A post with the same idempotency key has not finished yet.
+
+    Raised by ``post_once`` of a driver whose post is not a single atomic
+    step (MongoDB) while another request holding the key is between
+    recording it and committing; nothing was stored. Retrying later gets
+    that post's answer.
+    """
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(
+            f'A request with this idempotency key to queue {queue} is still '
+            f'being processed; retry it in a moment.'
+        )
+
+
 class Unsupported(Exception):
     """The storage driver does not offer an optional capability.
 
@@ -90,10 +121,19 @@ class Unsupported(Exception):
         capability: What is missing, e.g. ``subscriptions``.
     """
 
-    def __init__(self, capability: str, driver: str) -> None:
+    def __init__(
+        self, capability: str, driver: str, *, provider: str = 'storage driver'
+    ) -> None:
+        """Name the capability, and what lacks it.
+
+        Args:
+            capability: What is missing, e.g. ``subscriptions``.
+            driver: The kind of driver (class name), or the stage's name.
+            provider: What ``driver`` names: a storage driver, or a
+                pipeline stage that does the driver's work itself.
+        """
         super().__init__(
-            f'The storage driver of this server ({driver}) does not support '
-            f'{capability}.'
+            f'The {provider} of this server ({driver}) does not support {capability}.'
         )
         self.capability = capability
 

@@ -30,6 +30,26 @@ class NewMessage:
 
 
 @dataclasses.dataclass(frozen=True)
+class IdempotencyKey:
+    """What makes a post happen at most once (``MessageController.post_once``).
+
+    Attributes:
+        key: The client's key, opaque text (the HTTP transport allows 1 to
+            255 printable ASCII characters). Its scope is the project and
+            queue of the post.
+        fingerprint: A digest of the request (the HTTP transport uses
+            SHA-256: 32 bytes), compared for equality only: a repeat whose
+            fingerprint differs is another request reusing the key.
+        window: Seconds the key is remembered after the post stored its
+            messages.
+    """
+
+    key: str
+    fingerprint: bytes
+    window: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Message:
     """A stored message as seen at read time.
 
@@ -134,3 +154,4 @@ class GCReport:
     messages: int = 0
     claims: int = 0
     subscriptions: int = 0
+    idempotency_keys: int = 0

@@ -41,13 +41,14 @@ _R = TypeVar('_R')
 
 
 class Collections(NamedTuple):
-    """The driver's five collections."""
+    """The driver's six collections."""
 
     queues: Collection[Document]
     counters: Collection[Document]
     messages: Collection[Document]
     claims: Collection[Document]
     subscriptions: Collection[Document]
+    idempotency: Collection[Document]
 
 
 class Controller:

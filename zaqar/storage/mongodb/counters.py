@@ -7,7 +7,7 @@ value ``v`` had before it.
 
 This docstring uses the stored field names, as they appear in a database;
 the code names them through :class:`.schema.CounterField` (``v`` VALUE,
-``r`` REVISION, ``w`` WRITER, ``b`` BASE, ``t`` CHANGED) and
+``r`` REVISION, ``w`` WRITER, ``b`` BASE, ``t`` CHANGED, ``i`` KEY) and
 :class:`.schema.MessageField` (``k`` MARKER; the pending stamp ``pr``,
 ``pw``, ``pt`` is PENDING_REVISION, PENDING_WRITER, PENDING_SINCE; ``oq``
 and ``ok`` are ORIGIN_QUEUE and ORIGIN_MARKER).
@@ -24,11 +24,13 @@ A post of N messages:
    is taken; the post then deletes whatever it inserted (by id and
    token), backs off, and starts again at 1;
 3. *finalizes the previous commit*: unsets the pending stamp of the
-   messages with ``pw == w`` and ``b < k <= v``;
+   messages with ``pw == w`` and ``b < k <= v`` (and marks done the
+   idempotency key ``i`` of that commit, if it had one);
 4. *commits* with one compare-and-set on the counter: where ``r`` is still
    the revision it read, set ``v += N``, ``r += 1``, ``w =`` its token,
-   ``b =`` the ``v`` it read. If no document matched, the post deletes its
-   documents and starts again at 1.
+   ``b =`` the ``v`` it read (and ``i`` to its idempotency key's document,
+   if it has one). If no document matched, the post deletes its documents
+   and starts again at 1.
 
 Readers read the counter first, then select only *committed* messages:
 ``k <= v`` and ``pw`` absent or equal to ``w``.
@@ -62,6 +64,22 @@ Why this keeps the contract
   reused: ``v`` only grows, new posts take markers above it, and the
   markers of uncommitted documents were never visible to anyone. Counter
   documents survive queue deletion.
+
+Idempotency keys
+----------------
+A post with an idempotency key (``post_once``) first inserts the key's
+document, *pending*, then runs the protocol above with ``i`` set to that
+document, and stamps the document with each attempt's token before the
+attempt inserts anything (by compare-and-set on the previous stamp). Its
+commit is the counter's compare-and-set: the key's post has committed
+exactly when the document is marked *done* or its stamp is the counter's
+``w``. That holds because whoever replaces ``w`` finalizes the previous
+commit first (step 3), and marks its key done there. After committing,
+the post marks the document done itself, at once; if it dies before that,
+step 3 of the next post, or the first repeat that reads the counter, does.
+So a crash anywhere leaves the messages committed with their key, or
+neither committed. :mod:`.idempotency` says how a repeat reads the state
+and takes over the key of a writer that died.
 
 Repair after a crashed writer
 -----------------------------
@@ -143,6 +161,7 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING
 
+from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 from pymongo.errors import PyMongoError
@@ -158,6 +177,7 @@ from zaqar.storage.mongodb.queues import restore_queue
 from zaqar.storage.mongodb.schema import PENDING_FIELDS
 from zaqar.storage.mongodb.schema import PENDING_INDEX
 from zaqar.storage.mongodb.schema import CounterField
+from zaqar.storage.mongodb.schema import IdempotencyField
 from zaqar.storage.mongodb.schema import MessageField
 
 if TYPE_CHECKING:
@@ -191,6 +211,7 @@ class Snapshot:
     writer: bytes | None
     base: int
     changed_at: float
+    key: ObjectId | None = None
 
     @classmethod
     def of(cls, document: Document) -> Snapshot:
@@ -203,6 +224,7 @@ class Snapshot:
             writer=document.get(CounterField.WRITER),
             base=document[CounterField.BASE],
             changed_at=document[CounterField.CHANGED],
+            key=document.get(CounterField.KEY),
         )
 
     def committed(self, after: int = 0) -> Document:
@@ -246,23 +268,44 @@ class Counters:
         found = counters.find_one(_counter_of(project, queue))
         return None if found is None else Snapshot.of(found)
 
-    def append(self, project: str, queue: str, documents: list[Document]) -> None:
+    def append(
+        self,
+        project: str,
+        queue: str,
+        documents: list[Document],
+        key: ObjectId | None = None,
+    ) -> None:
         """Store new message documents with the queue's next markers.
 
         Runs the protocol of this module's docstring; fills in each
         document's marker and pending stamp.
 
+        Args:
+            project: The queue's project.
+            queue: The queue's name.
+            documents: The new messages, in order.
+            key: The pending idempotency document the post holds, stamped
+                with each attempt's token (it must still bear no stamp).
+
         Raises:
             StorageUnavailable: Still no markers after ``max_attempts``.
+            KeyTakenOver: A repeat took ``key`` over (nothing of the post
+                is left stored).
         """
         collections = self._driver.collections()
         keys = [document['_id'] for document in documents]
+        stamped: bytes | None = None
         for attempt in range(self._driver.max_attempts):
             if attempt:
                 back_off(attempt, self._driver.max_retry_sleep)
             snapshot = self._read_for_write(collections, project, queue)
             token = _new_token()
             now = self._now()
+            if key is not None:
+                # Before anything is inserted, so that a repeat that sees
+                # the stamp can fence off exactly this attempt.
+                _stamp_key(collections, key, stamped, token, now)
+                stamped = token
             for offset, document in enumerate(documents):
                 document.update(snapshot.stamp(token, offset, now))
             try:
@@ -279,7 +322,9 @@ class Counters:
             except PyMongoError:
                 self._discard_quietly(collections, keys, token)
                 raise
-            if self._compare_and_set(collections, snapshot, token, len(documents)):
+            if self._compare_and_set(collections, snapshot, token, len(documents), key):
+                if key is not None:
+                    mark_key_done(collections, key, token, quietly=True)
                 return
             self._discard(collections, keys, token)
         raise _contended(project, queue)
@@ -583,7 +628,11 @@ class Counters:
 
     @staticmethod
     def _finalize_previous(collections: Collections, snapshot: Snapshot) -> None:
-        """Step 3: unset the pending stamp of the last commit's messages."""
+        """Step 3: unset the pending stamp of the last commit's messages.
+
+        And mark its idempotency key done: the commit about to replace
+        ``w`` is what would otherwise make that key look uncommitted.
+        """
         if snapshot.writer is not None:
             collections.messages.update_many(
                 {
@@ -593,11 +642,40 @@ class Counters:
                 },
                 {'$unset': PENDING_FIELDS},
             )
+            if snapshot.key is not None:
+                mark_key_done(collections, snapshot.key, snapshot.writer)
+
+    def discard_writer(self, project: str, queue: str, token: bytes) -> None:
+        """Delete what the post attempt ``token`` inserted into the queue.
+
+        Only for an attempt fenced off already (it can never commit): its
+        documents would otherwise stand in the way of the next post until
+        a repair, which waits for the counter to stand still.
+        """
+        self._driver.collections().messages.delete_many(
+            {**_messages_of(project, queue), MessageField.PENDING_WRITER: token}
+        )
+
+    def fence(self, snapshot: Snapshot) -> bool:
+        """Bump the revision from the snapshot's, changing nothing else.
+
+        Returns:
+            Whether the counter still had the snapshot's revision: then no
+            writer that read it or an older one can commit any more.
+        """
+        return self._fence(self._driver.collections(), snapshot, self._now())
 
     def _compare_and_set(
-        self, collections: Collections, snapshot: Snapshot, token: bytes, count: int
+        self,
+        collections: Collections,
+        snapshot: Snapshot,
+        token: bytes,
+        count: int,
+        key: ObjectId | None = None,
     ) -> bool:
         """Step 4: commit ``count`` markers after the snapshot's value.
+
+        ``key`` is the idempotency document of the post, if it has one.
 
         Returns:
             Whether the counter still had the snapshot's revision. When this
@@ -605,18 +683,20 @@ class Counters:
             caller leaves its documents as they are (a repair clears them if
             it did not).
         """
-        committed = collections.counters.update_one(
-            snapshot.unchanged(),
-            {
-                '$set': {
-                    CounterField.VALUE: snapshot.value + count,
-                    CounterField.REVISION: snapshot.revision + 1,
-                    CounterField.WRITER: token,
-                    CounterField.BASE: snapshot.value,
-                    CounterField.CHANGED: self._now(),
-                }
-            },
-        )
+        update: Document = {
+            '$set': {
+                CounterField.VALUE: snapshot.value + count,
+                CounterField.REVISION: snapshot.revision + 1,
+                CounterField.WRITER: token,
+                CounterField.BASE: snapshot.value,
+                CounterField.CHANGED: self._now(),
+            }
+        }
+        if key is None:
+            update['$unset'] = {CounterField.KEY: ''}
+        else:
+            update['$set'][CounterField.KEY] = key
+        committed = collections.counters.update_one(snapshot.unchanged(), update)
         return committed.matched_count == 1
 
     @staticmethod
@@ -784,6 +864,62 @@ class Counters:
 
     def _now(self) -> float:
         return self._driver.clock.now()
+
+
+class KeyTakenOver(Exception):
+    """A repeat took over the idempotency key a post held.
+
+    It did so because the post's stamp looked abandoned, after fencing the
+    counter, so nothing the post stored can commit any more; what it stored
+    was discarded. Internal to the driver: the post looks the key up again.
+    """
+
+
+def _stamp_key(
+    collections: Collections,
+    key: ObjectId,
+    previous: bytes | None,
+    token: bytes,
+    now: float,
+) -> None:
+    """Stamp the pending idempotency document with an attempt's token.
+
+    Raises:
+        KeyTakenOver: It no longer bears ``previous``: a repeat took it
+            over (see :mod:`.idempotency`).
+    """
+    stamped = collections.idempotency.update_one(
+        {
+            '_id': key,
+            IdempotencyField.WRITER: previous,
+            IdempotencyField.DONE: {'$exists': False},
+        },
+        {'$set': {IdempotencyField.WRITER: token, IdempotencyField.STAMPED: now}},
+    )
+    if stamped.matched_count == 0:
+        raise KeyTakenOver()
+
+
+def mark_key_done(
+    collections: Collections, key: ObjectId, writer: bytes, *, quietly: bool = False
+) -> None:
+    """Mark an idempotency document done, if ``writer`` still stamps it.
+
+    Only for a writer known to have committed. With ``quietly``, a failure
+    is ignored: the commit stands, and the next commit to the queue, or a
+    repeat that reads the counter, marks it instead.
+    """
+    try:
+        collections.idempotency.update_one(
+            {'_id': key, IdempotencyField.WRITER: writer},
+            {
+                '$set': {IdempotencyField.DONE: True},
+                '$unset': {IdempotencyField.WRITER: '', IdempotencyField.STAMPED: ''},
+            },
+        )
+    except PyMongoError:
+        if not quietly:
+            raise
 
 
 def _counter_of(project: str, queue: str) -> Document:

@@ -29,9 +29,11 @@ from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
 from zaqar.storage.mongodb.common import unavailable
 from zaqar.storage.mongodb.counters import Counters
+from zaqar.storage.mongodb.idempotency import IdempotencyKeys
 from zaqar.storage.mongodb.messages import MessageController
 from zaqar.storage.mongodb.queues import QueueController
 from zaqar.storage.mongodb.schema import ClaimField
+from zaqar.storage.mongodb.schema import IdempotencyField
 from zaqar.storage.mongodb.schema import MessageField
 from zaqar.storage.mongodb.schema import SubscriptionField
 from zaqar.storage.mongodb.subscriptions import SubscriptionController
@@ -88,10 +90,12 @@ class MongoDriver(DataDriver):
             messages=database['messages'],
             claims=database['claims'],
             subscriptions=database['subscriptions'],
+            idempotency=database['idempotency'],
         )
         self._indexes_ready = False
         self._indexes_lock = threading.Lock()
         self.counters = Counters(self)
+        self.idempotency = IdempotencyKeys(self)
         self._queues = QueueController(self)
         self._messages = MessageController(self)
         self._claims = ClaimController(self)
@@ -159,7 +163,7 @@ class MongoDriver(DataDriver):
     def gc(self) -> GCReport:
         """Delete what expired, a bounded batch per request.
 
-        Messages, claims and subscriptions alike.
+        Messages, claims, subscriptions and idempotency keys alike.
 
         Each batch deletes by id *and* expiry, so two collectors that select
         the same batch delete each document once and each counts only what
@@ -176,6 +180,9 @@ class MongoDriver(DataDriver):
             claims=_delete_expired(collections.claims, ClaimField.EXPIRES, now),
             subscriptions=_delete_expired(
                 collections.subscriptions, SubscriptionField.EXPIRES, now
+            ),
+            idempotency_keys=_delete_expired(
+                collections.idempotency, IdempotencyField.EXPIRES, now
             ),
         )
         self.counters.collect_abandoned(GC_BATCH)

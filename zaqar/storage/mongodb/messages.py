@@ -20,6 +20,7 @@ from pymongo.collection import Collection
 from zaqar.common import ids
 from zaqar.storage import base
 from zaqar.storage import errors
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import NewMessage
 from zaqar.storage.mongodb.common import Collections
@@ -32,6 +33,8 @@ from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import to_key
 from zaqar.storage.mongodb.common import to_keys
 from zaqar.storage.mongodb.common import translate_errors
+from zaqar.storage.mongodb.counters import KeyTakenOver
+from zaqar.storage.mongodb.idempotency import Answered
 from zaqar.storage.mongodb.queues import ensure_queue
 from zaqar.storage.mongodb.queues import restore_queue
 from zaqar.storage.mongodb.schema import CLAIMABLE_INDEX
@@ -63,15 +66,53 @@ class MessageController(Controller, base.MessageController):
         """
         now = self._now()
         message_ids = [ids.new_id() for _ in messages]
-        documents = [
-            _new_document(message_id, message, queue, project, client_id, now)
-            for message_id, message in zip(message_ids, messages, strict=True)
-        ]
+        documents = _new_documents(
+            message_ids, messages, queue, project, client_id, now
+        )
         queues = self._collections().queues
         ensure_queue(queues, queue, project)
         self._driver.counters.append(project, queue, documents)
         restore_queue(queues, queue, project)
         return message_ids
+
+    @translate_errors
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Hold the key, then post as :meth:`post` does, stamping the key.
+
+        See :mod:`.idempotency`: a repeat answers from the key's document,
+        and the messages commit together with the key (one compare-and-set
+        of the counter). A post whose key a repeat took over (it looked
+        abandoned) has nothing left stored, and looks the key up again.
+        """
+        for _ in range(self._driver.max_attempts):
+            now = self._now()
+            message_ids = [ids.new_id() for _ in messages]
+            held = self._driver.idempotency.hold(
+                project, queue, idempotency_key, message_ids
+            )
+            if isinstance(held, Answered):
+                return held.ids
+            documents = _new_documents(
+                message_ids, messages, queue, project, client_id, now
+            )
+            queues = self._collections().queues
+            ensure_queue(queues, queue, project)
+            try:
+                self._driver.counters.append(project, queue, documents, held.key)
+            except KeyTakenOver:
+                continue
+            restore_queue(queues, queue, project)
+            return message_ids
+        raise errors.StorageUnavailable(
+            f'The idempotency key of a post to queue {queue} kept changing; try again'
+        )
 
     @translate_errors
     def get_many(
@@ -315,6 +356,20 @@ def _hold_for_pop(
         if deleted is not None:
             taken.append(deleted)
     return taken
+
+
+def _new_documents(
+    message_ids: Sequence[str],
+    messages: Sequence[NewMessage],
+    queue: str,
+    project: str,
+    client_id: str,
+    now: float,
+) -> list[Document]:
+    return [
+        _new_document(message_id, message, queue, project, client_id, now)
+        for message_id, message in zip(message_ids, messages, strict=True)
+    ]
 
 
 def _new_document(

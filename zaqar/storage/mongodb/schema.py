@@ -19,12 +19,16 @@ queue keeps it, so markers are never reused (:class:`CounterField`, and
 
 ``subscriptions``: one document per subscription (:class:`SubscriptionField`).
 
+``idempotency``: one document per idempotency key a ``post_once`` holds or
+held (:class:`IdempotencyField`, and :mod:`.idempotency` for how).
+
 Every document also has MongoDB's own ``_id``: an ObjectId for queues and
 counters, the 16 bytes of the message or claim id for messages and claims,
-and the subscription id itself, as text, for subscriptions: a listing pages
+the subscription id itself, as text, for subscriptions (a listing pages
 after a marker that the client chose, which need not be an id at all, and
-text compares with any marker the way the other drivers compare ids
-(subscriptions are few, so the bytes saved would not matter).
+text compares with any marker the way the other drivers compare ids;
+subscriptions are few, so the bytes saved would not matter), and an
+ObjectId for idempotency keys.
 
 Bodies and metadata are stored as JSON text rather than BSON documents: JSON
 keys may start with ``$`` or contain dots, integers may exceed 64 bits, and
@@ -60,6 +64,9 @@ class CounterField:
     WRITER: Final = 'w'  # token of the post that made the last commit; None before
     BASE: Final = 'b'  # the VALUE before the last commit
     CHANGED: Final = 't'  # when the document last changed (driver clock, seconds)
+    # The _id of the idempotency document of the post that made the last
+    # commit, when that post had a key; absent otherwise.
+    KEY: Final = 'i'
 
 
 class MessageField:
@@ -112,6 +119,25 @@ class SubscriptionField:
     EXPIRES: Final = 'e'  # when it expires (Date)
     OPTIONS: Final = 'o'  # the options, as JSON text
     CONFIRMED: Final = 'k'  # whether the subscriber confirmed it (bool)
+
+
+class IdempotencyField:
+    """Fields of an ``idempotency`` document.
+
+    A document is *pending* from the moment a post records the key until it
+    is marked *done* (see :mod:`.idempotency`); the last two fields are only
+    there while it is pending.
+    """
+
+    PROJECT: Final = 'p'  # the project of the queue posted to
+    QUEUE: Final = 'q'  # the name of the queue posted to
+    KEY: Final = 'k'  # the client's key
+    FINGERPRINT: Final = 'f'  # the request's digest (binary)
+    IDS: Final = 'i'  # the post's message ids, 16 bytes each (binary)
+    EXPIRES: Final = 'e'  # when the key is forgotten (Date)
+    DONE: Final = 'd'  # True once the post committed; absent while pending
+    WRITER: Final = 'w'  # token of the post's current attempt; None before one
+    STAMPED: Final = 't'  # when WRITER was last set (driver clock, seconds)
 
 
 # Indexes that queries name in a hint, so that the two cannot drift apart.
@@ -224,6 +250,26 @@ INDEXES: dict[str, list[IndexModel]] = {
         ),
         IndexModel(
             [(SubscriptionField.EXPIRES, ASCENDING)],
+            name='expiry',
+            expireAfterSeconds=0,
+        ),
+    ],
+    'idempotency': [
+        # One document per key of a queue: what makes one of two concurrent
+        # posts with a key the one that stores messages. It counts expired
+        # documents too, so a post first deletes an expired one in its way
+        # (see idempotency.py).
+        IndexModel(
+            [
+                (IdempotencyField.PROJECT, ASCENDING),
+                (IdempotencyField.QUEUE, ASCENDING),
+                (IdempotencyField.KEY, ASCENDING),
+            ],
+            name='key',
+            unique=True,
+        ),
+        IndexModel(
+            [(IdempotencyField.EXPIRES, ASCENDING)],
             name='expiry',
             expireAfterSeconds=0,
         ),

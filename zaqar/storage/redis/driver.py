@@ -27,9 +27,9 @@ from zaqar.storage.redis.scripts import Scripts
 from zaqar.storage.redis.subscriptions import SubscriptionController
 
 # One gc() script call visits at most this many queues, removes at most this
-# many messages and subscriptions and retires at most this many claims, so
-# that it never blocks the server for long; gc() repeats calls until nothing
-# expired is left.
+# many messages, subscriptions and idempotency keys and retires at most this
+# many claims, so that it never blocks the server for long; gc() repeats
+# calls until nothing expired is left.
 GC_BATCH = 1000
 
 # ``ZADD ... LT``, which the scripts use, came with Redis 6.2.
@@ -184,21 +184,27 @@ class RedisDriver(DataDriver):
     def gc(self) -> GCReport:
         """Remove what expired, in batches; expired claims are retired.
 
+        Messages, claims, subscriptions and idempotency keys alike.
+
         Safe with several collectors at once: each batch is one script, and
         counts only what that script removed.
         """
-        messages = claims = subscriptions = 0
+        messages = claims = subscriptions = keys = 0
         while True:
             batch = self.scripts.gc(self.clock.now(), GC_BATCH)
             messages += batch.messages
             claims += batch.claims
             subscriptions += batch.subscriptions
+            keys += batch.idempotency_keys
             # NOTE: a batch may remove nothing yet make progress (queues whose
             # messages were deleted leave ``due``); one that visited no queue
             # means another collector took the rest.
             if not batch.more_due or not batch.queues:
                 return GCReport(
-                    messages=messages, claims=claims, subscriptions=subscriptions
+                    messages=messages,
+                    claims=claims,
+                    subscriptions=subscriptions,
+                    idempotency_keys=keys,
                 )
 
     def close(self) -> None:

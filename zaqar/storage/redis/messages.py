@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from zaqar.common import ids
 from zaqar.storage import base
 from zaqar.storage import errors
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import NewMessage
 from zaqar.storage.redis.common import Controller
 from zaqar.storage.redis.scripts import DeleteOutcome
+from zaqar.storage.redis.scripts import KeyOutcome
 
 
 class MessageController(Controller, base.MessageController):
@@ -25,6 +27,27 @@ class MessageController(Controller, base.MessageController):
     ) -> list[str]:
         """Store all messages with consecutive markers in one script call."""
         return self._scripts.post(project, queue, self._now(), messages, client_id)
+
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Look the key up, post and record it, in one script call.
+
+        Redis runs one script at a time, so a concurrent post with the same
+        key runs wholly before or after this one: none is ever "in flight"
+        to another.
+        """
+        posted = self._scripts.post_once(
+            project, queue, self._now(), messages, client_id, idempotency_key
+        )
+        if posted.outcome is KeyOutcome.REUSED:
+            raise errors.IdempotencyKeyReused(queue)
+        return posted.ids
 
     def get_many(
         self, queue: str, message_ids: Sequence[str], project: str

@@ -54,9 +54,12 @@ u:<tag>            hash    subscriber -> id of the subscription that has it
 o:<tag>            zset    subscription ids, score 0 (listing by id, which is
                            creation order)
 y:<tag>            zset    subscription ids, by expiry time
+i:<tag>            hash    idempotency key -> key record (MessagePack), for
+                           the keyed posts to the queue (or topic)
+j:<tag>            zset    idempotency keys, by expiry time
 due                zset    queue tags, by the earliest time something in the
-                           queue (message, claim, subscription) expires (what
-                           gc() visits)
+                           queue (message, claim, subscription, idempotency
+                           key) expires (what gc() visits)
 =================  ======  ===================================================
 
 A message record is the array ``marker, ttl, created, expires, visible_at,
@@ -78,6 +81,14 @@ the one subscription that has it, and creating or changing a subscription
 (one script) checks it first, removing an expired holder on the way.
 Deleting or purging the queue leaves its subscriptions, and its tag in
 ``due`` while they have not expired, so gc() still visits it for them.
+
+A key record is the array ``fingerprint, expires, ids`` (see
+``_idempotency.lua``): the request's digest, when the key is forgotten
+(driver clock) and the post's message ids, 16 bytes each. ``post_once``
+looks the key up, stores the messages and writes the record in one script,
+so the three are one atomic step and a concurrent post with the same key
+runs wholly before or after it. Purging or deleting the queue leaves its
+keys, as it leaves its subscriptions.
 
 Bounded work: a script never blocks the server for long, because no call
 examines more than ``BUDGET`` entries (messages looked at, claims retired
@@ -122,7 +133,10 @@ from redis.commands.core import Script
 
 from zaqar.common import ids
 from zaqar.common.queue_metadata import DeadLetterPolicy
+from zaqar.storage.idempotency import pack_ids
+from zaqar.storage.idempotency import unpack_ids
 from zaqar.storage.models import Claim
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import MessageSummary
 from zaqar.storage.models import Metadata
@@ -150,7 +164,8 @@ PRELUDE = '_prelude.lua'
 class Lua(enum.Enum):
     """Every script: the fragments it needs after the prelude, then its file."""
 
-    POST = ('post.lua',)
+    POST = ('_post.lua', 'post.lua')
+    POST_ONCE = ('_post.lua', '_idempotency.lua', 'post_once.lua')
     LIST_MESSAGES = ('list_messages.lua',)
     GET_MESSAGES = ('get_messages.lua',)
     DELETE_MESSAGE = ('delete_message.lua',)
@@ -173,7 +188,7 @@ class Lua(enum.Enum):
     DELETE_SUBSCRIPTION = ('_subscriptions.lua', 'delete_subscription.lua')
     PURGE_SUBSCRIPTIONS = ('purge_subscriptions.lua',)
     LIST_SUBSCRIPTIONS = ('_subscriptions.lua', 'list_subscriptions.lua')
-    GC = ('_subscriptions.lua', 'gc.lua')
+    GC = ('_subscriptions.lua', '_idempotency.lua', 'gc.lua')
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -224,6 +239,28 @@ class MetadataWrite:
 
     outcome: MetadataOutcome
     stored: str = ''
+
+
+class KeyOutcome(enum.Enum):
+    """What post_once did (the codes are post_once.lua's)."""
+
+    POSTED = 0  # the messages were stored, and the key recorded
+    REPEATED = 1  # the key is remembered with this fingerprint
+    REUSED = 2  # the key is remembered with another fingerprint
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyedPost:
+    """The outcome of post_once.
+
+    Attributes:
+        outcome: Whether the messages were stored, and why not.
+        ids: The ids of the post that stored messages under the key (this
+            one with POSTED); empty with REUSED.
+    """
+
+    outcome: KeyOutcome
+    ids: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,6 +342,7 @@ class GCBatch:
         messages: Expired messages it removed.
         claims: Expired claims it retired.
         subscriptions: Expired subscriptions it removed.
+        idempotency_keys: Expired idempotency keys it removed.
         queues: Queues it visited.
         more_due: Some queue is still due for a visit.
     """
@@ -312,6 +350,7 @@ class GCBatch:
     messages: int
     claims: int
     subscriptions: int
+    idempotency_keys: int
     queues: int
     more_due: bool
 
@@ -361,13 +400,43 @@ class Scripts:
         expired messages in passing.
         """
         message_ids = [ids.new_id() for _ in messages]
-        # Encode every body first: one that cannot be encoded writes nothing.
-        per_message: list[str | int] = []
-        for message_id, message in zip(message_ids, messages, strict=True):
-            body = dump_json(message.body)
-            per_message += [message_id, message.ttl, message.delay, body]
+        per_message = _per_message(message_ids, messages)
         self._run(Lua.POST, project, queue, now, client_id, SWEEP_ON_POST, *per_message)
         return message_ids
+
+    def post_once(
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        messages: Sequence[NewMessage],
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> KeyedPost:
+        """Post as :meth:`post` does, unless the key is remembered.
+
+        Also removes up to SWEEP_ON_POST of the queue's expired keys in
+        passing when it posts.
+        """
+        message_ids = [ids.new_id() for _ in messages]
+        per_message = _per_message(message_ids, messages)
+        code, packed = self._run(
+            Lua.POST_ONCE,
+            project,
+            queue,
+            now,
+            client_id,
+            SWEEP_ON_POST,
+            idempotency_key.key,
+            idempotency_key.fingerprint,
+            idempotency_key.window,
+            pack_ids(message_ids),
+            *per_message,
+        )
+        outcome = KeyOutcome(int(code))
+        if outcome is KeyOutcome.POSTED:
+            return KeyedPost(outcome, message_ids)
+        return KeyedPost(outcome, unpack_ids(bytes.fromhex(text(packed))))
 
     def list_messages(
         self,
@@ -730,13 +799,14 @@ class Scripts:
 
     def gc(self, now: float, budget: int) -> GCBatch:
         """Visit due queues, removing and retiring up to ``budget`` of each kind."""
-        removed, retired, unsubscribed, visited, more = self._run(
+        removed, retired, unsubscribed, forgotten, visited, more = self._run(
             Lua.GC, '', '', now, budget
         )
         return GCBatch(
             messages=int(removed),
             claims=int(retired),
             subscriptions=int(unsubscribed),
+            idempotency_keys=int(forgotten),
             queues=int(visited),
             more_due=bool(more),
         )
@@ -747,7 +817,7 @@ class Scripts:
         project: str,
         queue: str,
         now: float,
-        *args: str | int | float,
+        *args: str | bytes | int | float,
     ) -> Any:
         """Run ``script`` once, with the four arguments every script takes."""
         # NOTE: repr() of a float round-trips exactly; Lua's tonumber reads it.
@@ -758,6 +828,20 @@ class Scripts:
 
 
 # Arguments
+
+
+def _per_message(
+    message_ids: Sequence[str], messages: Sequence[NewMessage]
+) -> list[str | int]:
+    """The four arguments of each message: id, TTL, delay and body (JSON).
+
+    Every body is encoded before anything is sent: one that cannot be
+    encoded writes nothing.
+    """
+    arguments: list[str | int] = []
+    for message_id, message in zip(message_ids, messages, strict=True):
+        arguments += [message_id, message.ttl, message.delay, dump_json(message.body)]
+    return arguments
 
 
 def _flag(value: bool) -> str:

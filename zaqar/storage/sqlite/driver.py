@@ -175,7 +175,7 @@ class SqliteDriver(DataDriver):
     def gc(self) -> GCReport:
         """Delete every expired row, a batch of each kind per transaction.
 
-        Messages, claims and subscriptions alike.
+        Messages, claims, subscriptions and idempotency keys alike.
         """
         now = self.clock.now()
         total = GCReport()
@@ -215,15 +215,20 @@ class SqliteDriver(DataDriver):
 def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> GCReport:
     """Delete up to ``limit`` expired rows of each kind.
 
-    The kinds: messages, claims and subscriptions.
+    The kinds: messages, claims, subscriptions and idempotency keys.
     """
     counts = {
         table: connection.execute(
-            f'DELETE FROM {table} WHERE id IN '
-            f'(SELECT id FROM {table} WHERE expires <= ? LIMIT ?)',
+            f'DELETE FROM {table} WHERE {column} IN '
+            f'(SELECT {column} FROM {table} WHERE expires <= ? LIMIT ?)',
             (now, limit),
         ).rowcount
-        for table in ('messages', 'claims', 'subscriptions')
+        for table, column in (
+            ('messages', 'id'),
+            ('claims', 'id'),
+            ('subscriptions', 'id'),
+            ('idempotency_keys', 'rowid'),
+        )
     }
     return GCReport(**counts)
 
@@ -233,12 +238,15 @@ def _add(one: GCReport, other: GCReport) -> GCReport:
         messages=one.messages + other.messages,
         claims=one.claims + other.claims,
         subscriptions=one.subscriptions + other.subscriptions,
+        idempotency_keys=one.idempotency_keys + other.idempotency_keys,
     )
 
 
 def _largest(report: GCReport) -> int:
     """The largest count of a report: a full batch of any kind means more."""
-    return max(report.messages, report.claims, report.subscriptions)
+    return max(
+        report.messages, report.claims, report.subscriptions, report.idempotency_keys
+    )
 
 
 def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:

@@ -9,6 +9,9 @@ from collections.abc import Sequence
 from zaqar.common import ids
 from zaqar.storage import base
 from zaqar.storage import errors
+from zaqar.storage.idempotency import pack_ids
+from zaqar.storage.idempotency import unpack_ids
+from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import NewMessage
 from zaqar.storage.sqlite.common import LIVE
@@ -35,32 +38,52 @@ class MessageController(Controller, base.MessageController):
     ) -> list[str]:
         """Insert all messages with consecutive markers in one transaction."""
         now = self._now()
-        message_ids = [ids.new_id() for _ in messages]
         with self._driver.write() as connection:
             self._driver.sweep_in_passing(connection)
-            ensure_queue(connection, queue, project)
-            first = reserve_markers(connection, queue, project, len(messages))
-            connection.executemany(
-                'INSERT INTO messages (id, project, queue, marker, body, ttl, '
-                'created, expires, visible_at, client_id) '
-                'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-                [
-                    (
-                        message_id,
-                        project,
-                        queue,
-                        first + offset,
-                        json.dumps(message.body),
-                        message.ttl,
-                        now,
-                        now + message.ttl,
-                        now + message.delay,
-                        client_id,
-                    )
-                    for offset, (message_id, message) in enumerate(
-                        zip(message_ids, messages, strict=True)
-                    )
-                ],
+            return _insert(connection, queue, messages, project, client_id, now)
+
+    def post_once(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        idempotency_key: IdempotencyKey,
+    ) -> list[str]:
+        """Look the key up, then post and record it, in one transaction.
+
+        ``BEGIN IMMEDIATE`` makes the lookup, the inserts and the key's row
+        one atomic step that holds the write lock: a concurrent post with
+        the same key, in any process, waits for it (up to the busy timeout)
+        and then finds the key. So no post is ever "in flight" to another.
+        """
+        now = self._now()
+        key = idempotency_key
+        with self._driver.write() as connection:
+            self._driver.sweep_in_passing(connection)
+            found = connection.execute(
+                f'SELECT fingerprint, ids FROM idempotency_keys '
+                f'WHERE {_IN_QUEUE} AND key = ? AND expires > ?',
+                (project, queue, key.key, now),
+            ).fetchone()
+            if found is not None:
+                if bytes(found[0]) != key.fingerprint:
+                    raise errors.IdempotencyKeyReused(queue)
+                return unpack_ids(bytes(found[1]))
+            message_ids = _insert(connection, queue, messages, project, client_id, now)
+            # REPLACE: an expired row of the key that gc() has not removed.
+            connection.execute(
+                'INSERT OR REPLACE INTO idempotency_keys '
+                '(project, queue, key, fingerprint, ids, expires) '
+                'VALUES (?, ?, ?, ?, ?, ?)',
+                (
+                    project,
+                    queue,
+                    key.key,
+                    key.fingerprint,
+                    pack_ids(message_ids),
+                    now + key.window,
+                ),
             )
         return message_ids
 
@@ -163,6 +186,46 @@ class MessageController(Controller, base.MessageController):
         with self._driver.read() as connection:
             rows = connection.execute(query, params).fetchall()
         return [message_from_row(row, now) for row in rows]
+
+
+def _insert(
+    connection: sqlite3.Connection,
+    queue: str,
+    messages: Sequence[NewMessage],
+    project: str,
+    client_id: str,
+    now: float,
+) -> list[str]:
+    """Insert messages with the queue's next markers; return their new ids.
+
+    Must run inside a write transaction (see ``reserve_markers``).
+    """
+    message_ids = [ids.new_id() for _ in messages]
+    ensure_queue(connection, queue, project)
+    first = reserve_markers(connection, queue, project, len(messages))
+    connection.executemany(
+        'INSERT INTO messages (id, project, queue, marker, body, ttl, '
+        'created, expires, visible_at, client_id) '
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [
+            (
+                message_id,
+                project,
+                queue,
+                first + offset,
+                json.dumps(message.body),
+                message.ttl,
+                now,
+                now + message.ttl,
+                now + message.delay,
+                client_id,
+            )
+            for offset, (message_id, message) in enumerate(
+                zip(message_ids, messages, strict=True)
+            )
+        ],
+    )
+    return message_ids
 
 
 def _check_claim(

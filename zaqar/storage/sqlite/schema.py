@@ -99,4 +99,25 @@ STATEMENTS = (
     CREATE INDEX IF NOT EXISTS subscriptions_by_expiry
         ON subscriptions (expires)
     """,
+    # Idempotency keys came after subscriptions, appended likewise. One row
+    # per key a post_once stored messages under, written in the same write
+    # transaction as its messages; kept apart from queues so that deleting
+    # or purging the queue keeps it, as the contract wants. ids are the
+    # post's message ids, 16 bytes each (zaqar.storage.idempotency), and
+    # fingerprint the request's digest.
+    """
+    CREATE TABLE IF NOT EXISTS idempotency_keys (
+        project TEXT NOT NULL,
+        queue TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint BLOB NOT NULL,
+        ids BLOB NOT NULL,
+        expires REAL NOT NULL,
+        PRIMARY KEY (project, queue, key)
+    )
+    """,
+    """
+    CREATE INDEX IF NOT EXISTS idempotency_keys_by_expiry
+        ON idempotency_keys (expires)
+    """,
 )

@@ -62,6 +62,9 @@ local function queue_keys(tag)
     subscribers = prefix .. 'u:' .. tag,
     subscription_ids = prefix .. 'o:' .. tag,
     subscription_expiry = prefix .. 'y:' .. tag,
+    -- The idempotency keys of posts to the queue (or topic) of this name.
+    idempotency = prefix .. 'i:' .. tag,
+    idempotency_expiry = prefix .. 'j:' .. tag,
   }
 end
 
@@ -156,11 +159,13 @@ local function due_at(q, when)
   redis.call('ZADD', DUE, 'LT', num(when), q.tag)
 end
 
--- Let gc() visit the queue when the first of its messages, claims and
--- subscriptions expires; with none left, gc() need not visit it at all.
+-- Let gc() visit the queue when the first of its messages, claims,
+-- subscriptions and idempotency keys expires; with none left, gc() need
+-- not visit it at all.
 local function schedule(q)
   local next_time = nil
-  for _, key in ipairs({q.expiry, q.claim_expiry, q.subscription_expiry}) do
+  for _, key in ipairs({q.expiry, q.claim_expiry, q.subscription_expiry,
+                        q.idempotency_expiry}) do
     local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     if first[2] then
       local when = tonumber(first[2])
