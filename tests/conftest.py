@@ -12,7 +12,15 @@ TESTS = Path(__file__).parent
 
 # Each folder of tests is one kind; its name is the marker, so that
 # `pytest -m functional` selects every test under tests/functional.
-FOLDER_MARKERS = ('unit', 'contract', 'drivers', 'operations', 'functional', 'server')
+FOLDER_MARKERS = (
+    'unit',
+    'contract',
+    'drivers',
+    'operations',
+    'functional',
+    'server',
+    'fuzz',
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

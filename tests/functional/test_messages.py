@@ -157,7 +157,11 @@ def test_post_refuses_bad_documents_without_storing_anything(
             b'{"messages": [{"body": 18446744073709551616}]}',
             'JSON contains integer that is too large.',
         ),
-        (b'[' * 50000 + b']' * 50000, 'Request body could not be parsed.'),
+        (
+            b'[' * 50000 + b']' * 50000,
+            'Request body could not be parsed: arrays and objects may not be '
+            'nested more than 64 levels deep.',
+        ),
     ],
 )
 def test_post_refuses_unparseable_bodies(

@@ -265,3 +265,31 @@ def test_a_client_gone_mid_body_is_one_line_in_the_log(server: Server) -> None:
         assert time.monotonic() < deadline, server.output()[-3000:]
         time.sleep(0.1)
     assert 'Traceback' not in server.output()
+
+
+@pytest.mark.parametrize(
+    'head',
+    [
+        'GET /v2/queues HTTP/1.1\r\nHost: zaqar\r\nX-Big: ' + 'h' * 9000 + '\r\n\r\n',
+        'GET /v2/queues?marker=' + '9' * 5000 + ' HTTP/1.1\r\nHost: zaqar\r\n\r\n',
+        'POST /v2/queues/q/messages HTTP/1.1\r\nHost: zaqar\r\n'
+        'Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}x',
+        'POST /v2/queues/q/messages HTTP/1.1\r\nHost: zaqar\r\n'
+        'Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n',
+    ],
+    ids=['header-too-large', 'uri-too-long', 'two-lengths', 'unknown-coding'],
+)
+def test_malformed_http_is_refused_with_a_zaqar_error_body(
+    server: Server, head: str
+) -> None:
+    sock = raw_request(server, head)
+    try:
+        answer = read_until_closed(sock)
+    finally:
+        sock.close()
+    head_part, _, body = answer.partition(b'\r\n\r\n')
+    lines = head_part.lower().split(b'\r\n')
+    assert lines[0].startswith((b'http/1.1 4', b'http/1.1 501'))
+    assert b'connection: close' in lines
+    assert b'content-type: application/json' in lines
+    assert set(json.loads(body)) <= {'title', 'description'}

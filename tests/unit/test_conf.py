@@ -141,7 +141,7 @@ def test_registering_twice_is_harmless_but_conflicting_options_fail() -> None:
 
 def test_an_invalid_value_no_code_reads_still_fails_the_check(tmp_path: Path) -> None:
     path = tmp_path / 'zaqar.conf'
-    path.write_text('[DEFAULT]\nauth_strategy = keystone\n')
+    path.write_text('[DEFAULT]\nauth_strategy = ldap\n')
     conf = zaqar_conf.new_conf(['--config-file', str(path)])
     with pytest.raises(zaqar_conf.InvalidOption, match=r'\[DEFAULT\] auth_strategy'):
         zaqar_conf.check_values(conf)

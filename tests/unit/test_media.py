@@ -155,3 +155,62 @@ def test_read_json_caps_bodies_at_64_kib_by_default() -> None:
     req, _ = make_request(b' ' * size, content_length=str(size))
     with pytest.raises(ValidationFailed, match='Request body is too large'):
         media.read_json(req)
+
+
+def nested(depth: int) -> bytes:
+    """An array nesting ``depth`` levels (the top level is 1)."""
+    return b'[' * depth + b']' * depth
+
+
+@pytest.mark.parametrize(
+    'data',
+    [
+        nested(json_body.MAX_DEPTH),
+        b'{"a": ' * (json_body.MAX_DEPTH - 1)
+        + b'{}'
+        + b'}' * (json_body.MAX_DEPTH - 1),
+        b'[' + b','.join([b'0'] * json_body.MAX_ELEMENTS)[:-2] + b',0]',
+        b'{' + b','.join(b'"k%d": 0' % n for n in range(json_body.MAX_ELEMENTS)) + b'}',
+        # Brackets and commas in strings are text, not structure.
+        b'["' + b'[{,' * (2 * json_body.MAX_ELEMENTS) + b'"]',
+        b'[' + b'[ ],' * (json_body.MAX_ELEMENTS - 1) + b'[\t]]',
+    ],
+    ids=['deepest', 'deepest-objects', 'most-items', 'most-members', 'text', 'empties'],
+)
+def test_parse_json_accepts_documents_at_the_bounds(data: bytes) -> None:
+    assert isinstance(json_body.parse_json(data), list | dict)
+
+
+@pytest.mark.parametrize(
+    'data',
+    [
+        nested(json_body.MAX_DEPTH + 1),
+        b'{"a": ' * json_body.MAX_DEPTH + b'{}' + b'}' * json_body.MAX_DEPTH,
+        b'[1, [2, ' + nested(json_body.MAX_DEPTH - 1) + b']]',
+        nested(50_000),
+    ],
+    ids=['one-too-deep', 'objects', 'inside', 'absurd'],
+)
+def test_parse_json_refuses_documents_nested_too_deep(data: bytes) -> None:
+    with pytest.raises(InvalidBody) as caught:
+        json_body.parse_json(data)
+    assert str(caught.value) == json_body.TOO_DEEP
+
+
+@pytest.mark.parametrize(
+    'data',
+    [
+        b'[' + b'0,' * json_body.MAX_ELEMENTS + b'0]',
+        b'{'
+        + b','.join(b'"k%d": 0' % n for n in range(json_body.MAX_ELEMENTS + 1))
+        + b'}',
+        b'[' + b'[],' * json_body.MAX_ELEMENTS + b'[]]',
+        b'{"messages": [{"body": [' + b'{}, ' * json_body.MAX_ELEMENTS + b'{}]}]}',
+        nested(json_body.MAX_ELEMENTS + 2),
+    ],
+    ids=['items', 'members', 'empty-arrays', 'spaced', 'brackets'],
+)
+def test_parse_json_refuses_documents_with_too_many_elements(data: bytes) -> None:
+    with pytest.raises(InvalidBody) as caught:
+        json_body.parse_json(data)
+    assert str(caught.value) == json_body.TOO_MANY_ELEMENTS

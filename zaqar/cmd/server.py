@@ -32,6 +32,7 @@ from zaqar.notification.senders import Senders
 from zaqar.notification.settings import Settings
 from zaqar.storage import errors
 from zaqar.storage.base import DataDriver
+from zaqar.transport.wsgi import auth
 from zaqar.version import __version__
 
 LOG = logging.getLogger('zaqar.server')
@@ -216,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         zaqar_conf.check_values(conf)
+        # NOTE: a missing keystonemiddleware, a bad key or policy file stop
+        # the server here rather than fail every request in the workers.
+        auth.check_configuration(conf)
         options = gunicorn_options(conf)
         store = check_storage(conf)
     except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
@@ -228,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         options['workers'],
         store,
     )
+    exposure = auth.noauth_exposure(conf, bind_address(conf))
+    if exposure is not None:
+        LOG.log(*exposure)
     # NOTE: after the storage stack is loaded: drivers and stages register
     # options of their own.
     audit.warn_about_unread_options(conf)

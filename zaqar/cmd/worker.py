@@ -22,6 +22,8 @@ the threaded worker serves them.
 from __future__ import annotations
 
 import dataclasses
+import http
+import json
 import re
 import selectors
 import socket
@@ -29,7 +31,8 @@ import time
 from functools import partial
 from typing import Any
 
-from gunicorn import http
+from gunicorn import http as gunicorn_http
+from gunicorn import util
 from gunicorn.workers.gthread import TConn
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -43,8 +46,13 @@ HEAD_LIMIT = 64 * 1024
 DEFAULT_CLIENT_TIMEOUT = 30.0
 
 _READ_SIZE = 64 * 1024
-_HEAD_END = b'\r\n\r\n'
-_CONTENT_LENGTH = re.compile(rb'^content-length[ \t]*:[ \t]*(\d+)[ \t]*$', re.I | re.M)
+# A head ends with an empty line; clients that end lines with bare LFs are
+# answered too (gunicorn's parser decides what to make of them).
+_HEAD_END = re.compile(rb'\r?\n\r?\n')
+_CONTENT_LENGTH = re.compile(
+    rb'^content-length[ \t]*:[ \t]*(\S*)[ \t]*\r?$', re.I | re.M
+)
+_TRANSFER_ENCODING = re.compile(rb'^transfer-encoding[ \t]*:', re.I | re.M)
 _CHUNKED = re.compile(rb'^transfer-encoding[ \t]*:.*chunked', re.I | re.M)
 
 
@@ -65,21 +73,27 @@ class _Request:
     data: bytearray = dataclasses.field(default_factory=bytearray)
 
     def is_whole(self) -> bool:
-        """Tell whether a thread can serve the request without waiting."""
-        head_end = self.data.find(_HEAD_END)
-        if head_end < 0:
+        """Tell whether a thread can serve the request without waiting.
+
+        Whatever gunicorn's parser refuses at once (two lengths, a length
+        and a coding, a length that is no number) is handed over at once.
+        """
+        end = _HEAD_END.search(self.data)
+        if end is None:
             return len(self.data) > HEAD_LIMIT
-        head = bytes(self.data[:head_end])
-        body = len(self.data) - head_end - len(_HEAD_END)
-        if _CHUNKED.search(head):
-            return body > self.body_limit or _chunked_body_is_whole(
-                bytes(self.data[head_end + len(_HEAD_END) :])
-            )
-        length = _CONTENT_LENGTH.search(head)
-        if length is None:
+        head = bytes(self.data[: end.start()])
+        body = bytes(self.data[end.end() :])
+        lengths = _CONTENT_LENGTH.findall(head)
+        if _TRANSFER_ENCODING.search(head):
+            if lengths or not _CHUNKED.search(head):
+                return True
+            return len(body) > self.body_limit or _chunked_body_is_whole(body)
+        if not lengths:
             return True
-        declared = int(length.group(1))
-        return declared > self.body_limit or body >= declared
+        if len(lengths) > 1 or not lengths[0].isdigit():
+            return True
+        declared = int(lengths[0])
+        return declared > self.body_limit or len(body) >= declared
 
 
 def _chunked_body_is_whole(body: bytes) -> bool:
@@ -106,8 +120,54 @@ def _chunked_body_is_whole(body: bytes) -> bool:
             return False
 
 
+# What the error answers gunicorn writes itself (for requests it cannot
+# parse, before the application runs) say, by status: never the offending
+# input, which may hold anything.
+_REFUSALS = {
+    400: 'The request is not valid HTTP/1.1 (its request line, a header or '
+    'the framing of its body).',
+    403: 'The request is not allowed from this address.',
+    414: 'The request line is too long.',
+    417: 'The expectation of the request cannot be met.',
+    431: 'The request headers are too large.',
+    501: 'The transfer coding of the request body is not supported.',
+}
+
+
+def write_json_error(sock: socket.socket, status: int, reason: str, mesg: str) -> None:
+    """Write one of gunicorn's own error answers as a Zaqar JSON error.
+
+    gunicorn answers what it cannot parse with an HTML page; the API's
+    errors are JSON documents with a title and a description.
+    """
+    # NOTE: the standard phrase, not gunicorn's reason: it says "Bad
+    # Request" for its 501.
+    try:
+        reason = http.HTTPStatus(status).phrase
+    except ValueError:
+        pass
+    document: dict[str, str] = {'title': reason}
+    if status in _REFUSALS:
+        document['description'] = _REFUSALS[status]
+    body = json.dumps(document).encode()
+    head = (
+        f'HTTP/1.1 {status} {reason}\r\n'
+        'Connection: close\r\n'
+        'Content-Type: application/json\r\n'
+        f'Content-Length: {len(body)}\r\n\r\n'
+    )
+    util.write_nonblock(sock, head.encode('latin-1') + body)
+
+
 class BufferingThreadWorker(ThreadWorker):
     """A threaded worker whose threads never wait on a slow client."""
+
+    def init_process(self) -> None:
+        """Set up the worker; its own error answers are JSON (see above)."""
+        # NOTE: gunicorn writes these through this module function; the
+        # replacement lives in this worker process only.
+        util.write_error = write_json_error
+        super().init_process()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,7 +245,7 @@ class BufferingThreadWorker(ThreadWorker):
     def _hand_over(self, conn: TConn, data: bytes) -> None:
         """Give the connection and its buffered bytes to a thread."""
         if conn.parser is None:
-            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+            conn.parser = gunicorn_http.get_parser(self.cfg, conn.sock, conn.client)
         conn.parser.unreader.unread(data)
         # The data is there: the thread must not wait for more first.
         conn.data_ready = True

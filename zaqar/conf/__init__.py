@@ -1,7 +1,12 @@
 """Configuration: every option group, registered once by :func:`register_all`.
 
 Each module of this package defines one group (``GROUP_NAME``, ``ALL_OPTS``).
-Nothing outside this package registers options.
+Two groups belong to libraries and keep their names and options:
+``[oslo_policy]`` (oslo.policy) and ``[cors]`` (oslo.middleware); they are
+registered here too, so that values are checked at start-up and the sample
+documents them. ``[keystone_authtoken]`` is keystonemiddleware's: it
+registers it itself, and the sample lists it through its own namespace.
+Nothing else outside this package registers options.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from oslo_config import cfg
+from oslo_middleware import cors
+from oslo_policy import opts as policy_opts
 
+from zaqar.conf import api_key
 from zaqar.conf import default
 from zaqar.conf import drivers
 from zaqar.conf import gc
@@ -35,7 +43,54 @@ MODULES: tuple[ModuleType, ...] = (
     signed_url,
     gc,
     notification,
+    api_key,
 )
+
+# Upstream Zaqar's CORS defaults, so that an existing [cors] section behaves
+# the same: the headers its clients send and read, and the API's methods
+# (plus the headers of features upstream lacks).
+CORS_DEFAULTS: dict[str, list[str]] = {
+    'allow_headers': [
+        'X-Auth-Token',
+        'X-Identity-Status',
+        'X-Roles',
+        'X-Service-Catalog',
+        'X-User-Id',
+        'X-Tenant-Id',
+        'X-OpenStack-Request-ID',
+        'X-Trace-Info',
+        'X-Trace-HMAC',
+        'Client-id',
+        # Beyond upstream: the headers of what this server adds (API keys,
+        # safe re-sends).
+        'Authorization',
+        'Idempotency-Key',
+    ],
+    'expose_headers': [
+        'X-Auth-Token',
+        'X-Subject-Token',
+        'X-Service-Token',
+        'X-OpenStack-Request-ID',
+    ],
+    'allow_methods': ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'HEAD'],
+}
+
+
+def set_library_defaults() -> None:
+    """Give the library groups Zaqar's defaults (today: ``[cors]``).
+
+    oslo.middleware keeps the defaults on its option objects, so this holds
+    for every configuration of the process; it is idempotent.
+    """
+    cors.set_defaults(**CORS_DEFAULTS)
+
+
+def library_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """The library groups Zaqar registers, with Zaqar's defaults."""
+    set_library_defaults()
+    # NOTE: the libraries register these again when used (Enforcer, CORS);
+    # oslo.config accepts an equal option registered twice.
+    return [*policy_opts.list_opts(), ('cors', list(cors.OPTS))]
 
 
 def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
@@ -43,6 +98,8 @@ def register_all(conf: cfg.ConfigOpts) -> cfg.ConfigOpts:
     for module in MODULES:
         group = None if module.GROUP_NAME == 'DEFAULT' else module.GROUP_NAME
         conf.register_opts(module.ALL_OPTS, group=group)
+    for group, opts in library_opts():
+        conf.register_opts(opts, group=group)
     return conf
 
 
@@ -125,6 +182,11 @@ def check_consistency(conf: cfg.ConfigOpts) -> None:
             f'[notification] smtp_mode = {notification.smtp_mode} sends email over '
             f'SMTP, which needs [notification] smtp_host'
         )
+    if conf.auth_strategy == default.API_KEY and not conf.api_key.key_file:
+        raise InvalidOption(
+            '[api_key] key_file: auth_strategy = api_key needs the file listing '
+            'the accepted keys (make one with zaqar-api-key)'
+        )
     if notification.require_confirmation and not conf.signed_url.secret_key:
         raise InvalidOption(
             '[notification] require_confirmation needs [signed_url] secret_key: '
@@ -134,4 +196,7 @@ def check_consistency(conf: cfg.ConfigOpts) -> None:
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
     """List every option by group, for ``oslo-config-generator``."""
-    return [(module.GROUP_NAME, list(module.ALL_OPTS)) for module in MODULES]
+    return [
+        *((module.GROUP_NAME, list(module.ALL_OPTS)) for module in MODULES),
+        *library_opts(),
+    ]

@@ -9,7 +9,8 @@ GROUP_NAME = 'DEFAULT'
 admin_mode = cfg.BoolOpt(
     'admin_mode',
     default=False,
-    help='Serve the admin API (GET /v2/health) to requests with the admin role.',
+    help='Serve the admin API (GET /v2/health); who may call it is decided by '
+    'the policy rule "health:get" (the admin role by default).',
 )
 
 enable_checksum = cfg.BoolOpt(
@@ -18,15 +19,43 @@ enable_checksum = cfg.BoolOpt(
     help='Add an MD5 "checksum" field to every message returned.',
 )
 
+# Names of the strategies, as code compares them.
+NOAUTH = 'noauth'
+KEYSTONE = 'keystone'
+API_KEY = 'api_key'
+
 auth_strategy = cfg.StrOpt(
     'auth_strategy',
     default='',
     choices=[
-        ('', 'Trust X-Project-ID (no authentication).'),
-        ('noauth', 'Same as the empty value.'),
+        (
+            '',
+            'No authentication: the project is the X-Project-ID header and the '
+            'roles the X-Roles header, trusted as sent. Anyone who can reach '
+            'the port acts as any project: listen on loopback only.',
+        ),
+        (NOAUTH, 'Same as the empty value.'),
+        (
+            KEYSTONE,
+            'Validate OpenStack Identity (Keystone) tokens with '
+            "keystonemiddleware's auth_token middleware, configured in "
+            '[keystone_authtoken]; needs the "keystone" extra of the package.',
+        ),
+        (
+            API_KEY,
+            'Accept the keys listed in [api_key] key_file, each mapped to a '
+            'project and roles.',
+        ),
     ],
-    help='How requests are authenticated. Only header trust is built in: put '
-    'an authenticating proxy in front of the service for anything else.',
+    help='How requests are authenticated. With keystone or api_key the project '
+    'and roles of a request come from its credentials, never from its '
+    'headers; GET /, GET /v2/openapi.json and requests carrying URL-Signature '
+    '(checked against [signed_url] secret_key) need no credentials.',
 )
 
 ALL_OPTS = [admin_mode, enable_checksum, auth_strategy]
+
+
+def strategy(value: str) -> str:
+    """The strategy an ``auth_strategy`` value names ('' is noauth)."""
+    return value or NOAUTH

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from zaqar.transport import policy
 from zaqar.transport import representation
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
@@ -13,6 +14,7 @@ from zaqar.transport.wsgi.resource import Resource
 class ClaimCollection(Resource):
     """``POST``: claim a batch of the oldest claimable messages."""
 
+    @policy.enforce('claims:create')
     @errors.failure_description('Claim could not be created.')
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -34,6 +36,7 @@ class ClaimCollection(Resource):
 class ClaimItem(Resource):
     """Read, renew or release one claim."""
 
+    @policy.enforce('claims:get')
     @errors.failure_description('Claim could not be queried.')
     def on_get(
         self,
@@ -46,6 +49,7 @@ class ClaimItem(Resource):
         claim = self._ops.claims.get(queue_name, req.context.project_id, claim_id)
         resp.media = representation.claim(claim, queue_name, self._deps.with_checksum)
 
+    @policy.enforce('claims:update')
     @errors.failure_description('Claim could not be updated.')
     def on_patch(
         self,
@@ -59,6 +63,7 @@ class ClaimItem(Resource):
         self._ops.claims.renew(queue_name, req.context.project_id, claim_id, options)
         resp.status = falcon.HTTP_204
 
+    @policy.enforce('claims:delete')
     @errors.failure_description('Claim could not be deleted.')
     def on_delete(
         self,

@@ -34,6 +34,10 @@ RETRY_HINT = ' Please try again in a few seconds.'
 # Seconds a client should wait before retrying after a 503: storage outages
 # are usually short (a failover, a restart).
 RETRY_AFTER = '5'
+# Seconds to wait before repeating a post whose idempotency key another
+# request holds: a post in flight commits within milliseconds, and one whose
+# process died is taken over after a few seconds.
+IN_FLIGHT_RETRY_AFTER = '1'
 DEFAULT_FAILURE = 'The request could not be completed.'
 
 NOT_AUTHORIZED = 'You are not authorized to complete this action.'
@@ -171,6 +175,19 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     ),
     ErrorRow(
         storage_errors.SubscriptionAlreadyExists, falcon.HTTP_409, 'Resource conflict'
+    ),
+    # Idempotent posts (http-api.md, "Idempotent posts"): a key reused for
+    # another body is the client's mistake, which no retry fixes (422, as
+    # the IETF draft says); one whose post is still running is worth a retry
+    # soon, when that post has committed (409 with Retry-After).
+    ErrorRow(
+        storage_errors.IdempotencyKeyReused, falcon.HTTP_422, 'Unprocessable entity'
+    ),
+    ErrorRow(
+        storage_errors.IdempotencyKeyInFlight,
+        falcon.HTTP_409,
+        'Resource conflict',
+        headers=(('Retry-After', IN_FLIGHT_RETRY_AFTER),),
     ),
     # NOTE: not a 501, which python-zaqarclient would take for success.
     ErrorRow(storage_errors.Unsupported, falcon.HTTP_400, 'Invalid API request'),

@@ -11,6 +11,8 @@ from typing import Any
 
 import falcon
 
+from zaqar.transport import policy
+
 JSON_HOME = 'application/json-home'
 CACHE_CONTROL = 'max-age=86400'
 
@@ -146,6 +148,8 @@ class HomeDocument:
     def __init__(self, admin_mode: bool = False) -> None:
         self._body = json.dumps(build(admin_mode), ensure_ascii=False)
 
+    # NOTE: no rule, as upstream: any authenticated caller may read it.
+    @policy.no_rule()
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Return the document as ``application/json-home``."""
         resp.content_type = JSON_HOME

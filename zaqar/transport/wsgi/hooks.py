@@ -5,6 +5,8 @@ and 405 first) and before the responder. Each is one small function; their
 order in :data:`CHECKS` decides which error a request with several problems
 gets: form bodies, then Accept, Client-ID, project, and the queue name, as
 upstream orders them (after the pre-signed URL check, see ``share.py``).
+Authentication happened before all of them (``auth.py``); the policy check
+(:class:`Authorization`) comes after them.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from typing import Any
 import falcon
 
 from zaqar.operations.errors import ValidationFailed
+from zaqar.operations.kinds import Kind
 from zaqar.operations.validation import Validator
+from zaqar.transport import policy
+from zaqar.transport.identity import Identity
+from zaqar.transport.identity import Method
+from zaqar.transport.identity import split_roles
+from zaqar.transport.wsgi import auth
+from zaqar.transport.wsgi import errors
 
 LOG = logging.getLogger(__name__)
 
@@ -80,15 +89,34 @@ def project_header(req: falcon.Request) -> str | None:
     return None
 
 
+def identity_from_headers(req: falcon.Request) -> Identity:
+    """The caller as its headers say, trusted as sent (``noauth``)."""
+    return Identity(
+        Method.HEADERS,
+        project_id=project_header(req),
+        roles=split_roles(req.get_header('X-Roles')),
+        user_id=req.get_header('X-User-Id'),
+    )
+
+
 def require_project_id(
     req: falcon.Request, params: dict[str, Any], validator: Validator
 ) -> None:
-    """Require a non-empty project header and keep it in the context."""
-    project = project_header(req)
+    """Require a non-empty project and keep it in the context.
+
+    The project is the identity's: the validated token's or API key's,
+    else the project header's.
+    """
+    identity: Identity = req.context.identity
+    project = identity.project_id
     if project is None:
         raise falcon.HTTPBadRequest(
             title='Project-Id Missing',
-            description='The header X-PROJECT-ID was missing',
+            description=(
+                'The token is not scoped to a project; use a project-scoped token.'
+                if identity.method is Method.KEYSTONE
+                else 'The header X-PROJECT-ID was missing'
+            ),
         )
     if not project:
         raise falcon.HTTPBadRequest(
@@ -154,8 +182,10 @@ class RequestId:
     """
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Give the request its id, for logs."""
-        req.context.request_id = f'req-{uuid.uuid4()}'
+        """Give the request its id, or keep the one the WSGI layers gave."""
+        req.context.request_id = (
+            req.env.get(auth.REQUEST_ID_KEY) or f'req-{uuid.uuid4()}'
+        )
 
     def process_response(
         self,
@@ -175,16 +205,26 @@ class RequestChecks:
     exempt, and so are methods a resource does not implement, so that Falcon
     answers them 405 (or its default OPTIONS reply) first.
 
+    Before the checks, the caller's identity is put in the context
+    (``req.context.identity``): the one the authentication layers found,
+    else, with ``trust_headers``, the one the headers claim.
+
     Args:
         validator: Validator holding the configured limits.
         checks: The checks, in order.
+        trust_headers: Take the identity from the headers when no
+            authentication layer gave one (``auth_strategy = noauth``).
     """
 
     def __init__(
-        self, validator: Validator, checks: tuple[Check, ...] = CHECKS
+        self,
+        validator: Validator,
+        checks: tuple[Check, ...] = CHECKS,
+        trust_headers: bool = True,
     ) -> None:
         self._validator = validator
         self._checks = checks
+        self._trust_headers = trust_headers
 
     def process_resource(
         self,
@@ -194,9 +234,91 @@ class RequestChecks:
         params: dict[str, Any],
     ) -> None:
         """Run every check unless the request is exempt."""
-        if resource is None or getattr(resource, 'public', False):
+        if checked_responder(req, resource) is None:
             return
-        if not hasattr(resource, f'on_{req.method.lower()}'):
-            return
+        identity = req.env.get(auth.IDENTITY_KEY)
+        if identity is None:
+            if not self._trust_headers:
+                # NOTE: only an application built without its
+                # authentication layers gets here; refuse rather than trust.
+                raise RuntimeError('no authentication layer identified the caller')
+            identity = identity_from_headers(req)
+        req.context.identity = identity
         for check in self._checks:
             check(req, params, self._validator)
+
+
+def checked_responder(req: falcon.Request, resource: object) -> object | None:
+    """The responder a request reaches, or None when checks do not apply.
+
+    Public resources and methods a resource lacks (answered 405, or
+    Falcon's default OPTIONS reply) are not checked.
+    """
+    if resource is None or getattr(resource, 'public', False):
+        return None
+    return getattr(resource, f'on_{req.method.lower()}', None)
+
+
+class Authorization:
+    """Falcon middleware enforcing each responder's policy rule.
+
+    Runs after :class:`RequestChecks` (so on a known project), on the rule
+    the responder declares with :func:`zaqar.transport.policy.enforce`. A
+    refusal is 403 "Not authorized".
+
+    Args:
+        authorizer: The policy.
+    """
+
+    def __init__(self, authorizer: policy.Authorizer) -> None:
+        self._authorizer = authorizer
+
+    def process_resource(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        resource: object,
+        params: dict[str, Any],
+    ) -> None:
+        """Refuse the request unless the policy allows its responder."""
+        responder = checked_responder(req, resource)
+        if responder is None:
+            return
+        topic = getattr(resource, 'kind', None) is Kind.TOPIC
+        rule = policy.rule_of(responder, topic)
+        if not isinstance(rule, str):
+            # NOTE: None; create_app refuses responders that declare nothing.
+            return
+        identity: Identity = req.context.identity
+        target = {
+            **{key: value for key, value in params.items() if isinstance(value, str)},
+            'project_id': identity.project_id,
+        }
+        if not self._authorizer.allows(rule, identity, target):
+            LOG.info(
+                'policy refused %s to project %s (user %s, roles %s)',
+                rule,
+                identity.project_id,
+                identity.user_id,
+                ','.join(identity.roles) or '-',
+            )
+            raise errors.forbidden()
+
+
+def undeclared_responders(resources: list[tuple[str, object]]) -> list[str]:
+    """Name every checked responder that declares no policy rule.
+
+    Args:
+        resources: ``(path, resource)`` pairs, as routed.
+    """
+    found = []
+    for path, resource in resources:
+        if getattr(resource, 'public', False):
+            continue
+        for name in dir(resource):
+            if (
+                name.startswith('on_')
+                and policy.rule_of(getattr(resource, name)) is policy.UNDECLARED
+            ):
+                found.append(f'{name[3:].upper()} {path} ({type(resource).__name__})')
+    return found

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import falcon
 
+from zaqar.transport import policy
 from zaqar.transport import representation
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
@@ -14,17 +17,29 @@ from zaqar.transport.wsgi.resource import Resource
 class MessageCollection(Resource):
     """Post, list, get-many, bulk-delete and pop messages of a queue."""
 
+    @policy.enforce('messages:create')
     @errors.failure_description('Messages could not be enqueued.')
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
-        """Post messages, creating the queue if needed."""
+        """Post messages, creating the queue if needed.
+
+        With an ``Idempotency-Key`` header, at most once per key: a repeat
+        is answered exactly as the first post was (see http-api.md,
+        "Idempotent posts").
+        """
         target = self._of_kind.messages.target(queue_name, req.context.project_id)
         document = media.read_json(req, target.body_limit, required=True)
-        ids = self._of_kind.messages.post(target, document, req.context.client_id)
+        ids = self._of_kind.messages.post(
+            target,
+            document,
+            req.context.client_id,
+            idempotency_key=idempotency_key(req),
+        )
         resp.status = falcon.HTTP_201
         resp.location, resp.media = representation.posted(queue_name, ids, self._kind)
 
+    @policy.enforce('messages:get_all')
     @errors.failure_description('Messages could not be listed.')
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -59,6 +74,7 @@ class MessageCollection(Resource):
             req.path, page, queue_name, with_checksum, self._kind
         )
 
+    @policy.enforce('messages:delete_all')
     @errors.failure_description('Messages could not be deleted.')
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -78,6 +94,7 @@ class MessageCollection(Resource):
 class MessageItem(Resource):
     """Get or delete one message."""
 
+    @policy.enforce('messages:get')
     @errors.failure_description('Message could not be retrieved.')
     def on_get(
         self,
@@ -94,6 +111,7 @@ class MessageItem(Resource):
             record, queue_name, self._deps.with_checksum, kind=self._kind
         )
 
+    @policy.enforce('messages:delete')
     @errors.failure_description('Message could not be deleted.')
     def on_delete(
         self,
@@ -110,3 +128,28 @@ class MessageItem(Resource):
             claim_id=req.get_param('claim_id'),
         )
         resp.status = falcon.HTTP_204
+
+
+IDEMPOTENCY_KEY = 'Idempotency-Key'
+
+# An escape of a Structured Field string: a backslash and what it keeps.
+_SF_ESCAPE = re.compile(r'\\([\\"])')
+
+
+def idempotency_key(req: falcon.Request) -> str | None:
+    """The request's idempotency key, or None without the header.
+
+    The IETF draft writes the value as a Structured Field string, in double
+    quotes; clients (and other services) also send it bare. A quoted value
+    means the text between the quotes, with its escapes (a backslash before
+    a quote or a backslash) undone; any other value, a quoted one with a
+    stray quote or backslash inside included, is the key as sent.
+    """
+    value: str | None = req.get_header(IDEMPOTENCY_KEY)
+    if value is None or len(value) < 2 or not value[0] == value[-1] == '"':
+        return value
+    inner = value[1:-1]
+    stray = _SF_ESCAPE.sub('', inner)
+    if '"' in stray or '\\' in stray:
+        return value
+    return _SF_ESCAPE.sub(r'\1', inner)

@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from zaqar.transport import policy
 from zaqar.transport import representation
 from zaqar.transport.json_body import parse_json
 from zaqar.transport.wsgi import errors
@@ -21,6 +22,7 @@ _LISTING_PARAMS = frozenset({'marker', 'limit', 'detailed', 'name', 'with_count'
 class QueueCollection(Resource):
     """``GET /v2/queues`` (or topics): list the project's queues by name."""
 
+    @policy.enforce('queues:get_all', 'topics:get_all')
     @errors.failure_description('Queues could not be listed.')
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List queues, optionally detailed, filtered and counted."""
@@ -50,6 +52,7 @@ def _metadata_filters(req: falcon.Request) -> dict[str, str]:
 class QueueItem(Resource):
     """``/v2/queues/{queue_name}``: create, read, update, delete a queue."""
 
+    @policy.enforce('queues:create', 'topics:create')
     @errors.failure_description('Queue could not be created.')
     def on_put(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -62,6 +65,7 @@ class QueueItem(Resource):
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_204
         resp.location = representation.queue_href(queue_name, self._kind)
 
+    @policy.enforce('queues:get', 'topics:get')
     @errors.failure_description('Queue metadata could not be retrieved.')
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -71,6 +75,7 @@ class QueueItem(Resource):
             queue_name, req.context.project_id
         )
 
+    @policy.enforce('queues:get', 'topics:get')
     @errors.failure_description('Queue could not be queried.')
     def on_head(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -81,6 +86,7 @@ class QueueItem(Resource):
             raise falcon.HTTPNotFound()
         resp.status = falcon.HTTP_204
 
+    @policy.enforce('queues:update', 'topics:update')
     @errors.failure_description('Queue could not be updated.')
     def on_patch(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -104,6 +110,7 @@ class QueueItem(Resource):
         data = media.read_body(req, limit)
         return parse_json(data) if data else None
 
+    @policy.enforce('queues:delete', 'topics:delete')
     @errors.failure_description('Queue could not be deleted.')
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -116,6 +123,7 @@ class QueueItem(Resource):
 class Stats(Resource):
     """``GET /v2/queues/{queue_name}/stats``: message counts of a queue."""
 
+    @policy.enforce('queues:stats', 'topics:stats')
     @errors.failure_description('Queue stats could not be read.')
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -128,6 +136,7 @@ class Stats(Resource):
 class Purge(Resource):
     """``POST /v2/queues/{queue_name}/purge``: remove a queue's contents."""
 
+    @policy.enforce('queues:purge', 'topics:purge')
     @errors.failure_description('Queue could not be purged.')
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str

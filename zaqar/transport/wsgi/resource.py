@@ -42,3 +42,8 @@ class Resource:
         self._ops = deps.ops
         self._kind = kind
         self._of_kind = deps.ops.of(kind)
+
+    @property
+    def kind(self) -> Kind:
+        """Whether this resource serves queues or topics."""
+        return self._kind

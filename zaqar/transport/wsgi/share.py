@@ -13,8 +13,8 @@ import falcon
 
 from zaqar.operations.sharing import SharingOperations
 from zaqar.operations.validation import Validator
+from zaqar.transport import policy
 from zaqar.transport import representation
-from zaqar.transport.wsgi import hooks
 from zaqar.transport.wsgi import media
 from zaqar.transport.wsgi.resource import Resource
 
@@ -22,6 +22,7 @@ from zaqar.transport.wsgi.resource import Resource
 class Share(Resource):
     """Sign a grant of methods on some of a queue's paths."""
 
+    @policy.enforce('queues:share')
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
@@ -59,9 +60,9 @@ class SignatureCheck:
             req.get_header('URL-Expires') or '',
             _header_list(req, 'URL-Paths'),
             _header_list(req, 'URL-Methods'),
-            # NOTE: the project the request will act in, read as the project
-            # check reads it; upstream signs the text "None" when there is none.
-            hooks.project_header(req) or 'None',
+            # NOTE: the project the request will act in, as the project check
+            # reads it; upstream signs the text "None" when there is none.
+            req.context.identity.project_id or 'None',
             req.method,
             req.path,
         )

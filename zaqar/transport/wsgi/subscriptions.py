@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import falcon
 
+from zaqar.transport import policy
 from zaqar.transport import representation
 from zaqar.transport.wsgi import errors
 from zaqar.transport.wsgi import media
@@ -13,6 +14,7 @@ from zaqar.transport.wsgi.resource import Resource
 class SubscriptionCollection(Resource):
     """Subscribe to a queue (or topic), and list its subscriptions."""
 
+    @policy.enforce('subscription:create')
     @errors.failure_description('Subscription could not be created.')
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -26,6 +28,7 @@ class SubscriptionCollection(Resource):
         resp.location = representation.subscriptions_href(queue_name, self._kind)
         resp.media = {'subscription_id': subscribed.subscription_id}
 
+    @policy.enforce('subscription:get_all')
     @errors.failure_description('Subscriptions could not be listed.')
     def on_get(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
@@ -43,6 +46,7 @@ class SubscriptionCollection(Resource):
 class SubscriptionItem(Resource):
     """Read, change or delete one subscription."""
 
+    @policy.enforce('subscription:get')
     @errors.failure_description('Subscription could not be retrieved.')
     def on_get(
         self,
@@ -57,6 +61,7 @@ class SubscriptionItem(Resource):
         )
         resp.media = representation.subscription(subscription)
 
+    @policy.enforce('subscription:update')
     @errors.failure_description('Subscription could not be updated.')
     def on_patch(
         self,
@@ -75,6 +80,7 @@ class SubscriptionItem(Resource):
         resp.status = falcon.HTTP_204
         resp.location = req.path
 
+    @policy.enforce('subscription:delete')
     @errors.failure_description('Subscription could not be deleted.')
     def on_delete(
         self,
@@ -93,6 +99,7 @@ class SubscriptionItem(Resource):
 class SubscriptionConfirmation(Resource):
     """``PUT .../confirm``: the subscriber confirms, or cancels."""
 
+    @policy.enforce('subscription:confirm')
     @errors.failure_description('Subscription could not be confirmed.')
     def on_put(
         self,
