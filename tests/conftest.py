@@ -20,6 +20,7 @@ FOLDER_MARKERS = (
     'functional',
     'server',
     'fuzz',
+    'faults',
 )
 
 

@@ -122,11 +122,13 @@ def start_server(
     workers: int = 2,
     env: dict[str, str] | None = None,
     use_config: bool = True,
+    port: int | None = None,
 ) -> Server:
     """Start zaqar-server on a free port with ``config`` (SQLite in tmp_path).
 
     With ``use_config`` False no configuration file is given at all, so the
-    server runs on its built-in defaults.
+    server runs on its built-in defaults. With ``port`` it listens there
+    instead (restarting a killed server where its clients expect it).
     """
     full: Config = {'drivers:message_store:sqlite': {'database': tmp_path / 'zaqar.db'}}
     for group, options in (config or {}).items():
@@ -135,15 +137,15 @@ def start_server(
     conf_args = ['--config-file', str(conf_file)] if use_config else []
     log = tmp_path / 'server.log'
     for _ in range(START_ATTEMPTS):
-        port = free_port()
-        url = f'http://127.0.0.1:{port}'
+        listen = port or free_port()
+        url = f'http://127.0.0.1:{listen}'
         with log.open('wb') as sink:
             process = subprocess.Popen(
                 [
                     *server_command(),
                     *conf_args,
                     '--bind',
-                    f'127.0.0.1:{port}',
+                    f'127.0.0.1:{listen}',
                     '--workers',
                     str(workers),
                 ],
