@@ -17,6 +17,14 @@ handled as gunicorn does.
 
 TLS and HTTP/2 connections (not configured by zaqar-server) are served as
 the threaded worker serves them.
+
+Workers also share new connections out. Every worker polls the one
+listening socket, and whichever wakes first accepts; a burst of connections
+(a client pool starting up) could all land in one worker, one process on one
+core, while the others idle, for as long as those connections are kept
+alive. A worker that already holds a connection per thread stops accepting
+for :data:`ACCEPT_PAUSE` seconds after each accept, so that idle workers
+take the next ones.
 """
 
 from __future__ import annotations
@@ -44,6 +52,12 @@ DEFAULT_BODY_LIMIT = 1024 * 1024
 HEAD_LIMIT = 64 * 1024
 # Seconds a client has to send a whole request, by default.
 DEFAULT_CLIENT_TIMEOUT = 30.0
+
+# Seconds a worker holding a connection per thread leaves new connections
+# to the other workers after each accept: enough for an idle worker, woken
+# by the same connection, to accept the next; short enough that a new
+# connection never waits noticeably when every worker is that busy.
+ACCEPT_PAUSE = 0.002
 
 _READ_SIZE = 64 * 1024
 # A head ends with an empty line; clients that end lines with bare LFs are
@@ -178,6 +192,7 @@ class BufferingThreadWorker(ThreadWorker):
             getattr(self.app, 'client_timeout', DEFAULT_CLIENT_TIMEOUT)
         )
         self._body_limit = int(getattr(self.app, 'body_limit', DEFAULT_BODY_LIMIT))
+        self._accept_resumes = 0.0
 
     def _buffers(self) -> bool:
         """Tell whether this worker buffers (plain HTTP/1 only)."""
@@ -198,6 +213,26 @@ class BufferingThreadWorker(ThreadWorker):
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
         self._read_request(conn)
+        self._pace_accepting()
+
+    def _pace_accepting(self) -> None:
+        """Leave the next connections to other workers if this one is busy."""
+        if self.cfg.workers > 1 and self.nr_conns >= self.cfg.threads:
+            self._accept_resumes = time.monotonic() + ACCEPT_PAUSE
+            super().set_accept_enabled(False)
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        """Accept again only once the pause after the last accept is over."""
+        if enabled and time.monotonic() < self._accept_resumes:
+            return
+        super().set_accept_enabled(enabled)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        """Wait no longer than the pause, so that accepting resumes on time."""
+        left = self._accept_resumes - time.monotonic()
+        if not self._accepting and left > 0:
+            timeout = min(timeout, left)
+        super().wait_for_and_dispatch_events(timeout)
 
     def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
         """A kept-alive connection has its next request: read it first."""
