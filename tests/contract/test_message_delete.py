@@ -221,3 +221,177 @@ def test_delete_honours_claims_only_within_the_project(driver: DataDriver) -> No
 
     assert_kept(driver, message_id)
     assert ids(list_all(driver, project=OTHER_PROJECT)) == [theirs]
+
+
+# delete_many with claim_ids: all or nothing, by the rule of delete above.
+
+
+def claim_some(driver: DataDriver, limit: int, ttl: int = 60) -> Claim:
+    claim = driver.claims.create(QUEUE, PROJECT, ttl=ttl, grace=60, limit=limit)
+    assert claim is not None
+    return claim
+
+
+def test_claim_checked_delete_many_deletes_messages_held_by_the_given_claims(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 5)
+    first = claim_some(driver, limit=2)
+    second = claim_some(driver, limit=2)
+
+    driver.messages.delete_many(
+        QUEUE, posted[:4], PROJECT, claim_ids=[second.id, first.id]
+    )
+
+    assert ids(list_all(driver)) == posted[4:]
+
+
+def test_claim_checked_delete_many_refuses_a_message_under_another_live_claim(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 3)
+    mine = claim_some(driver, limit=2)
+    claim_some(driver, limit=1)
+
+    with pytest.raises(errors.MessageIsClaimed):
+        driver.messages.delete_many(QUEUE, posted, PROJECT, claim_ids=[mine.id])
+
+    assert ids(list_all(driver)) == posted
+    assert ids(driver.claims.get(QUEUE, mine.id, PROJECT).messages) == posted[:2]
+
+
+def test_claim_checked_delete_many_refuses_an_unclaimed_message(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 3)
+    mine = claim_some(driver, limit=2)
+
+    with pytest.raises(errors.MessageNotClaimed):
+        driver.messages.delete_many(QUEUE, posted, PROJECT, claim_ids=[mine.id])
+
+    assert ids(list_all(driver)) == posted
+
+
+@pytest.mark.parametrize(
+    ('first', 'refused'),
+    [(0, errors.MessageNotClaimed), (1, errors.MessageIsClaimed)],
+    ids=['unclaimed-first', 'claimed-first'],
+)
+def test_claim_checked_delete_many_reports_the_first_listed_failure(
+    driver: DataDriver, first: int, refused: type[errors.NotPermitted]
+) -> None:
+    posted = post(driver, 3)
+    mine = claim_some(driver, limit=1)
+    claim_some(driver, limit=1)
+    failing = [posted[2], posted[1]]  # unclaimed, then under another claim
+
+    with pytest.raises(refused):
+        driver.messages.delete_many(
+            QUEUE,
+            [posted[0], failing[first], failing[1 - first]],
+            PROJECT,
+            claim_ids=[mine.id],
+        )
+
+    assert ids(list_all(driver)) == posted
+
+
+def test_claim_checked_delete_many_accepts_an_expired_claim_still_recorded(
+    driver: DataDriver, clock: ManualClock
+) -> None:
+    posted = post(driver, 3)
+    lapsed = claim_some(driver, limit=2, ttl=60)
+    clock.advance(61)
+
+    driver.messages.delete_many(QUEUE, posted[:2], PROJECT, claim_ids=[lapsed.id])
+
+    assert ids(list_all(driver)) == posted[2:]
+
+
+def test_claim_checked_delete_many_refuses_an_expired_claim_replaced_or_released(
+    driver: DataDriver, clock: ManualClock
+) -> None:
+    posted = post(driver, 2)
+    replaced = claim_some(driver, limit=2, ttl=60)
+    clock.advance(61)
+    latest = claim_some(driver, limit=1, ttl=60)
+    driver.claims.delete(QUEUE, replaced.id, PROJECT)
+
+    with pytest.raises(errors.MessageIsClaimed):
+        driver.messages.delete_many(QUEUE, posted, PROJECT, claim_ids=[replaced.id])
+    with pytest.raises(errors.MessageNotClaimed):
+        driver.messages.delete_many(
+            QUEUE, posted, PROJECT, claim_ids=[replaced.id, latest.id]
+        )
+
+    assert ids(list_all(driver)) == posted
+
+
+def test_claim_checked_delete_many_skips_missing_malformed_and_repeated_ids(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 2)
+    mine = claim_some(driver, limit=1)
+    listed = ['f' * 32, posted[0], 'not-an-id', posted[0], '']
+
+    driver.messages.delete_many(QUEUE, listed, PROJECT, claim_ids=[mine.id])
+    driver.messages.delete_many(QUEUE, listed, PROJECT, claim_ids=[mine.id])
+    driver.messages.delete_many('missing', posted, PROJECT, claim_ids=[mine.id])
+
+    assert ids(list_all(driver)) == posted[1:]
+
+
+def test_claim_checked_delete_many_drops_emptied_claims(driver: DataDriver) -> None:
+    posted = post(driver, 3)
+    emptied = claim_some(driver, limit=2)
+    kept = claim_some(driver, limit=1)
+
+    driver.messages.delete_many(QUEUE, posted[:2], PROJECT, claim_ids=[emptied.id])
+
+    with pytest.raises(errors.ClaimDoesNotExist):
+        driver.claims.get(QUEUE, emptied.id, PROJECT)
+    with pytest.raises(errors.ClaimDoesNotExist):
+        driver.claims.update(QUEUE, emptied.id, PROJECT, ttl=60, grace=60)
+    assert ids(driver.claims.get(QUEUE, kept.id, PROJECT).messages) == posted[2:]
+
+
+def test_claim_checked_delete_many_checks_claim_ids_before_anything(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 1)
+    mine = claim_some(driver, limit=1)
+
+    for queue in (QUEUE, 'missing'):
+        with pytest.raises(errors.InvalidClaimId):
+            driver.messages.delete_many(
+                queue, posted, PROJECT, claim_ids=[mine.id, MALFORMED_CLAIM_ID]
+            )
+
+    assert ids(list_all(driver)) == posted
+
+
+def test_claim_checked_delete_many_with_no_claim_ids_deletes_only_nothing(
+    driver: DataDriver,
+) -> None:
+    posted = post(driver, 1)
+
+    driver.messages.delete_many(QUEUE, ['f' * 32], PROJECT, claim_ids=[])
+    with pytest.raises(errors.MessageNotClaimed):
+        driver.messages.delete_many(QUEUE, posted, PROJECT, claim_ids=[])
+
+    assert ids(list_all(driver)) == posted
+
+
+def test_claim_checked_delete_many_honours_claims_only_within_the_project(
+    driver: DataDriver,
+) -> None:
+    (message_id,) = post(driver)
+    mine = claim_some(driver, limit=1)
+    (theirs,) = post(driver, project=OTHER_PROJECT)
+
+    driver.messages.delete_many(QUEUE, [message_id], OTHER_PROJECT, claim_ids=[mine.id])
+    with pytest.raises(errors.MessageNotClaimed):
+        driver.messages.delete_many(QUEUE, [theirs], OTHER_PROJECT, claim_ids=[mine.id])
+
+    assert_kept(driver, message_id)
+    assert ids(list_all(driver, project=OTHER_PROJECT)) == [theirs]

@@ -55,6 +55,38 @@ def test_post_gives_consecutive_markers_in_one_post_and_greater_ones_later(
     assert found[4] > found[3]
 
 
+def test_one_large_post_keeps_every_body_ttl_delay_and_order(
+    driver: DataDriver, clock: ManualClock
+) -> None:
+    # Larger than any one write a driver batches; bodies of every shape,
+    # non-ASCII text among them, must come back byte for byte.
+    count = 1200
+    shapes: list[object] = [
+        {'n': 0},
+        'héllo ☃',
+        [1, 2.5, None],
+        7,
+        '',
+        {'k': 'x' * 300},
+    ]
+    posted = driver.messages.post(
+        QUEUE,
+        [
+            NewMessage(body=shapes[n % len(shapes)], ttl=TTL + n % 7, delay=n % 2)
+            for n in range(count)
+        ],
+        PROJECT,
+        CLIENT,
+    )
+    clock.advance(1)
+
+    listed = list_all(driver, page_size=500)
+
+    assert ids(listed) == posted
+    assert bodies(listed) == [shapes[n % len(shapes)] for n in range(count)]
+    assert [message.ttl for message in listed] == [TTL + n % 7 for n in range(count)]
+
+
 def test_message_records_its_post_time_ttl_and_age(
     driver: DataDriver, clock: ManualClock
 ) -> None:

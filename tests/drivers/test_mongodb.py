@@ -32,6 +32,7 @@ from zaqar.common.queue_metadata import DEAD_LETTER_QUEUE
 from zaqar.common.queue_metadata import MAX_CLAIM_COUNT
 from zaqar.storage import errors
 from zaqar.storage import loader
+from zaqar.storage.models import Claim
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import QueueStats
@@ -716,6 +717,33 @@ def test_a_reader_never_skips_a_lapsed_claim_released_between_its_two_scans(
 
     assert len(scans) == 2
     assert [m.body for m in page] == ['a', 'b', 'c']
+
+
+def test_a_claim_checked_delete_never_deletes_a_message_claimed_after_its_check(
+    driver: MongoDriver, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MessageController.delete_many: the delete checks each claim again."""
+    ids = post(driver, 'a', 'b')
+    lapsed = driver.claims.create(QUEUE, PROJECT, 60, 60, 2)
+    assert lapsed is not None
+    clock.advance(61)  # both still record the lapsed claim: deletable with it
+    messages = driver.collections().messages
+    delete_many = messages.delete_many
+    taken: list[Claim | None] = []
+
+    def claim_then_delete(*args: Any, **kwargs: Any) -> Any:
+        if not taken:
+            # Another consumer claims 'a' between the check and the delete.
+            taken.append(driver.claims.create(QUEUE, PROJECT, 60, 60, 1))
+        return delete_many(*args, **kwargs)
+
+    monkeypatch.setattr(messages, 'delete_many', claim_then_delete)
+    with pytest.raises(errors.MessageIsClaimed):
+        driver.messages.delete_many(QUEUE, ids, PROJECT, claim_ids=[lapsed.id])
+
+    (claim,) = taken
+    assert claim is not None and [m.body for m in claim.messages] == ['a']
+    assert listed(driver) == ['a']
 
 
 @pytest.mark.parametrize('failing', ['claim document', 'later dead-letter move'])
@@ -1425,3 +1453,14 @@ def test_an_expired_key_in_the_way_is_replaced(
     assert second != first
     documents = list(driver.collections().idempotency.find({'k': KEY}))
     assert [document['i'].hex() for document in documents] == second
+
+
+def test_checked_posts_are_refused_so_posts_read_metadata_first(
+    driver: MongoDriver,
+) -> None:
+    # Comparing the metadata cannot be made atomic with a post made of
+    # several writes; callers fall back to reading it (operations layer).
+    message = NewMessage(body='a', ttl=300)
+    with pytest.raises(errors.Unsupported, match='metadata-checked posts'):
+        driver.messages.post_checked(QUEUE, [message], PROJECT, CLIENT, {})
+    assert listed(driver) == []

@@ -26,7 +26,7 @@ def post(ops: Operations, queue: str, *bodies: object, **fields: int) -> list[st
 
 
 def test_a_post_target_carries_the_queue_limits(ops: Operations) -> None:
-    assert ops.messages.target('q', PROJECT).body_limit.size == 262144
+    assert ops.messages.target('other', PROJECT).body_limit.size == 262144
     ops.queues.create('q', PROJECT, {'_max_messages_post_size': 100})
     limit = ops.messages.target('q', PROJECT).body_limit
     assert limit.size == 100
@@ -133,6 +133,82 @@ def test_a_claimed_message_is_deleted_only_with_its_claim(ops: Operations) -> No
     ops.messages.delete('q', PROJECT, message_id, claim_id=claim.id)
     with pytest.raises(storage_errors.MessageDoesNotExist):
         ops.messages.get('q', PROJECT, message_id)
+
+
+def test_delete_many_with_claim_ids_deletes_all_held_or_none(
+    ops: Operations,
+) -> None:
+    ids = post(ops, 'q', 1, 2, 3)
+    claim = ops.claims.create('q', PROJECT, limit=2)
+    assert claim is not None
+    with pytest.raises(storage_errors.MessageNotClaimed):
+        ops.messages.delete_many('q', PROJECT, ids=ids, claim_ids=[claim.id])
+    assert ops.queues.stats('q', PROJECT).total == 3
+
+    ops.messages.delete_many('q', PROJECT, ids=ids[:2], claim_ids=[claim.id] * 2)
+
+    assert ops.queues.stats('q', PROJECT).total == 1
+
+
+@pytest.mark.parametrize(
+    ('ids', 'pop', 'claim_ids', 'refusal'),
+    [
+        (None, None, ['c' * 32], 'claim_ids can only be given together with ids'),
+        (None, 1, ['c' * 32], 'claim_ids can only be given together with ids'),
+        (['a'], None, [], 'claim_ids parameter should have at least 1'),
+        (['a'], None, [f'{n:032x}' for n in range(21)], 'not greater than 20'),
+    ],
+    ids=['alone', 'with-pop', 'empty', 'too-many'],
+)
+def test_delete_many_refuses_claim_ids_it_cannot_use(
+    ops: Operations,
+    ids: list[str] | None,
+    pop: int | None,
+    claim_ids: list[str],
+    refusal: str,
+) -> None:
+    with pytest.raises(ValidationFailed, match=refusal):
+        ops.messages.delete_many('q', PROJECT, ids=ids, pop=pop, claim_ids=claim_ids)
+
+
+REQUIRED = (
+    'The request should have both "ids" and "claim_ids" parameter in the '
+    'request when message_delete_with_claim_id is True.'
+)
+
+
+@pytest.mark.parametrize(
+    ('ids', 'pop', 'claim_ids'),
+    [(['a'], None, None), (None, None, ['c' * 32]), (None, 1, ['c' * 32])],
+    ids=['ids-alone', 'claim-ids-alone', 'claim-ids-with-pop'],
+)
+def test_with_the_option_ids_and_claim_ids_go_together(
+    storage: SqliteDriver,
+    ids: list[str] | None,
+    pop: int | None,
+    claim_ids: list[str] | None,
+) -> None:
+    ops = Operations.build(storage, Limits(message_delete_with_claim_id=True))
+
+    with pytest.raises(ValidationFailed) as refused:
+        ops.messages.delete_many('q', PROJECT, ids=ids, pop=pop, claim_ids=claim_ids)
+
+    assert str(refused.value) == REQUIRED
+
+
+def test_with_the_option_pops_and_claim_checked_deletes_still_work(
+    storage: SqliteDriver,
+) -> None:
+    ops = Operations.build(storage, Limits(message_delete_with_claim_id=True))
+    ids = post(ops, 'q', 1, 2, 3)
+    claim = ops.claims.create('q', PROJECT, limit=1)
+    assert claim is not None
+
+    ops.messages.delete_many('q', PROJECT, ids=ids[:1], claim_ids=[claim.id])
+    popped = ops.messages.delete_many('q', PROJECT, pop=1)
+
+    assert popped is not None and [message.body for message in popped] == [2]
+    assert ops.queues.stats('q', PROJECT).total == 1
 
 
 # Idempotency keys ------------------------------------------------------------

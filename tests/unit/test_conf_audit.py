@@ -28,6 +28,13 @@ def test_served_options_are_not_reported(tmp_path: Path) -> None:
     assert audit.unread_options(conf) == []
 
 
+def test_upstreams_claim_id_option_for_bulk_deletes_is_read(tmp_path: Path) -> None:
+    conf = conf_from(tmp_path, '[transport]\nmessage_delete_with_claim_id = true\n')
+
+    assert audit.unread_options(conf) == []
+    assert conf.transport.message_delete_with_claim_id is True
+
+
 def test_upstream_options_not_served_are_named_with_why(tmp_path: Path) -> None:
     conf = conf_from(
         tmp_path,

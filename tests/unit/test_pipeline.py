@@ -534,22 +534,28 @@ def test_a_post_hook_answering_a_keyed_post_stops_it() -> None:
     driver.messages.post_once.assert_not_called()
 
 
+class StoresPostsItself:
+    """A stage answering posts in the driver's place that hooks ``post`` only."""
+
+    run_last = True
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        pass
+
+    def post(self, **arguments: Any) -> list[str]:
+        return ['stored-by-the-stage']
+
+
 def test_a_stage_storing_posts_itself_without_post_once_refuses_keyed_ones() -> None:
     recorder = Recorder()
-
-    class StoresItself:
-        run_last = True
-
-        def __init__(self, conf: cfg.ConfigOpts) -> None:
-            pass
-
-        def post(self, **arguments: Any) -> list[str]:
-            return ['stored-by-the-stage']
 
     driver = FakeDriver()
     stack = build(
         driver,
-        {'first': recording_stage(recorder, 'first', ['post']), 'own': StoresItself},
+        {
+            'first': recording_stage(recorder, 'first', ['post']),
+            'own': StoresPostsItself,
+        },
         message=['own', 'first'],
     )
 
@@ -562,6 +568,34 @@ def test_a_stage_storing_posts_itself_without_post_once_refuses_keyed_ones() -> 
     assert recorder.calls == []
     driver.messages.post_once.assert_not_called()
     assert stack.messages.post('q', [], 'p', 'c') == ['stored-by-the-stage']
+
+
+def test_a_stage_hooking_only_post_sees_checked_posts_through_it() -> None:
+    recorder = Recorder()
+    driver = FakeDriver()
+    stack = build(
+        driver, {'r': recording_stage(recorder, 'r', ['post'])}, message=['r']
+    )
+
+    result = stack.messages.post_checked('q', [], 'p', 'c', {'_x': 1})
+
+    assert recorder.calls == [
+        ('r', 'post', {'queue': 'q', 'messages': [], 'project': 'p', 'client_id': 'c'})
+    ]
+    driver.messages.post_checked.assert_called_once_with('q', [], 'p', 'c', {'_x': 1})
+    driver.messages.post.assert_not_called()
+    assert result is driver.messages.post_checked.return_value
+
+
+def test_a_stage_storing_posts_itself_without_post_checked_refuses_them() -> None:
+    driver = FakeDriver()
+    stack = build(driver, {'own': StoresPostsItself}, message=['own'])
+
+    with pytest.raises(errors.Unsupported) as refused:
+        stack.messages.post_checked('q', [], 'p', 'c', {})
+
+    assert 'does not support metadata-checked posts' in str(refused.value)
+    driver.messages.post_checked.assert_not_called()
 
 
 def test_a_driver_written_before_keys_refuses_keyed_posts() -> None:
@@ -578,6 +612,108 @@ def test_a_driver_written_before_keys_refuses_keyed_posts() -> None:
     assert str(refused.value) == (
         'The storage driver of this server (OldMessages) does not support '
         'idempotency keys.'
+    )
+
+
+# Parameters added to an operation after stages were written (stage.Added)
+
+
+class OldBulkDeleteGuard:
+    """A stage written before delete_many had claim_ids."""
+
+    seen: list[tuple[str, list[str], str]]
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.seen = []
+
+    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
+        self.seen.append((queue, list(message_ids), project))
+
+
+def test_a_hook_written_before_claim_ids_is_called_without_them() -> None:
+    driver = FakeDriver()
+    stack = build(driver, {'old': OldBulkDeleteGuard}, message=['old'])
+    (stage,) = stack.pipelines.message.stage_objects
+    assert isinstance(stage, OldBulkDeleteGuard)
+
+    stack.messages.delete_many('q', ['m1'], 'p', claim_ids=['c1'])
+    stack.messages.delete_many('q', ['m2'], 'p')
+
+    assert stage.seen == [('q', ['m1'], 'p'), ('q', ['m2'], 'p')]
+    # A driver, too, is called without claim_ids when there are none.
+    assert [
+        call.kwargs.get('claim_ids', 'absent')
+        for call in driver.messages.delete_many.mock_calls
+    ] == [['c1'], 'absent']
+
+
+def test_a_hook_taking_claim_ids_gets_them_by_keyword() -> None:
+    seen: list[object] = []
+
+    class NewGuard:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete_many(
+            self,
+            queue: str,
+            message_ids: Sequence[str],
+            project: str,
+            claim_ids: Sequence[str] | None,
+        ) -> None:
+            seen.append(claim_ids)
+
+    stack = build(FakeDriver(), {'new': NewGuard}, message=['new'])
+
+    stack.messages.delete_many('q', ['m1'], 'p', claim_ids=['c1'])
+    stack.messages.delete_many('q', ['m1'], 'p')
+
+    assert seen == [['c1'], None]
+
+
+def test_a_stage_deleting_itself_without_claim_ids_refuses_checked_deletes() -> None:
+    recorder = Recorder()
+
+    class DeletesItself(OldBulkDeleteGuard):
+        run_last = True
+
+    driver = FakeDriver()
+    stack = build(
+        driver,
+        {
+            'own': DeletesItself,
+            'audit': recording_stage(recorder, 'a', ['delete_many']),
+        },
+        message=['own', 'audit'],
+    )
+    (_, own) = stack.pipelines.message.stage_objects
+
+    with pytest.raises(errors.Unsupported) as refused:
+        stack.messages.delete_many('q', ['m1'], 'p', claim_ids=['c1'])
+    stack.messages.delete_many('q', ['m2'], 'p')
+
+    assert str(refused.value) == (
+        'The pipeline stage of this server (own) does not support claim-checked '
+        'bulk deletes.'
+    )
+    assert [call[2]['message_ids'] for call in recorder.calls] == [['m2']]
+    assert isinstance(own, DeletesItself) and own.seen == [('q', ['m2'], 'p')]
+
+
+def test_a_hook_missing_an_original_parameter_is_still_refused() -> None:
+    class Broken:
+        def __init__(self, conf: cfg.ConfigOpts) -> None:
+            pass
+
+        def delete_many(self, queue: str, project: str) -> None:
+            pass
+
+    message = load_error({'broken': Broken}, message=['broken'])
+
+    assert message.startswith(
+        "[storage] message_pipeline: stage 'broken' method delete_many(queue, "
+        'project) cannot take the arguments of '
+        'MessageController.delete_many(queue, message_ids, project)'
     )
 
 
@@ -699,7 +835,7 @@ def test_a_stage_in_a_pipeline_it_cannot_hook_is_refused() -> None:
     assert message == (
         "[storage] message_pipeline: stage 'queues_only' hooks no message "
         'operation: it defines none of delete, delete_many, get, get_many, list, '
-        'pop, post, post_once, purge'
+        'pop, post, post_checked, post_once, purge'
     )
 
 

@@ -33,6 +33,7 @@ class Limits:
     min_length_client_id: int = 10
     max_length_client_id: int = 36
     idempotency_window: int = 3600
+    message_delete_with_claim_id: bool = False
     default_subscription_ttl: int = 3600
     max_subscriptions_per_page: int = 20
     subscriber_types: tuple[str, ...] = ('http', 'https', 'mailto')

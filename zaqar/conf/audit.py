@@ -63,7 +63,6 @@ UPSTREAM_ONLY: dict[str, dict[str, str] | None] = {
     'transport': {
         'max_flavors_per_page': 'pools and flavors are not served',
         'max_pools_per_page': 'pools and flavors are not served',
-        'message_delete_with_claim_id': 'bulk deletes by ids do not require claim ids',
         'message_encryption_algorithms': 'messages are not encrypted at rest',
         'message_encryption_key': 'messages are not encrypted at rest',
     },

@@ -90,6 +90,15 @@ ALL_OPTS = [
         'costs storage (a few hundred bytes) for the whole window.',
         minimum=60,
     ),
+    cfg.BoolOpt(
+        'message_delete_with_claim_id',
+        default=False,
+        help='When true, a bulk delete by "ids" must also give "claim_ids", '
+        'and "claim_ids" must come with "ids"; other bulk deletes are refused '
+        'with 400, so that no client deletes messages it has not claimed. '
+        'Pops are not affected. Whatever this says, a bulk delete that gives '
+        '"claim_ids" deletes only if those claims hold the messages.',
+    ),
     _int(
         'default_subscription_ttl',
         3600,

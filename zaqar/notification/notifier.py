@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -31,6 +32,7 @@ from zaqar.notification.outbox import Outbox
 from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import IdempotencyKey
+from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.models import Subscription
 
@@ -77,12 +79,13 @@ class Notifier:
             stored the messages already).
         """
         storage = self._bound()
-        subscribers = self._subscribers(storage, queue, project)
-        ids = storage.messages.post(queue, messages, project, client_id)
-        if subscribers:
-            deliveries = _deliveries(queue, messages, project, subscribers)
-            Outbox.of(storage).record(deliveries)
-        return ids
+        return self._store_then_record(
+            storage,
+            queue,
+            messages,
+            project,
+            lambda: storage.messages.post(queue, messages, project, client_id),
+        )
 
     def post_once(
         self,
@@ -108,15 +111,61 @@ class Notifier:
             The message ids, the first post's for a repeat.
         """
         storage = self._bound()
-        subscribers = self._subscribers(storage, queue, project)
-        ids = storage.messages.post_once(
-            queue, messages, project, client_id, idempotency_key
+        return self._store_then_record(
+            storage,
+            queue,
+            messages,
+            project,
+            lambda: storage.messages.post_once(
+                queue, messages, project, client_id, idempotency_key
+            ),
+            _deliveries_key(queue, project, idempotency_key),
         )
+
+    def post_checked(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str]:
+        """Store the messages if the queue's metadata holds, then deliveries.
+
+        Without this hook the pipeline would refuse checked posts (this
+        stage answers ``post`` in the driver's place), and every post would
+        read the queue's metadata first.
+        """
+        storage = self._bound()
+        return self._store_then_record(
+            storage,
+            queue,
+            messages,
+            project,
+            lambda: storage.messages.post_checked(
+                queue, messages, project, client_id, metadata
+            ),
+        )
+
+    def _store_then_record(
+        self,
+        storage: DataDriver,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        store: Callable[[], list[str]],
+        deliveries_key: IdempotencyKey | None = None,
+    ) -> list[str]:
+        """Find the subscribers, ``store`` the messages, record deliveries.
+
+        The subscribers are read first: a subscription created while the
+        messages are stored may miss them, never receive half of a post.
+        """
+        subscribers = self._subscribers(storage, queue, project)
+        ids = store()
         if subscribers:
             deliveries = _deliveries(queue, messages, project, subscribers)
-            Outbox.of(storage).record(
-                deliveries, _deliveries_key(queue, project, idempotency_key)
-            )
+            Outbox.of(storage).record(deliveries, deliveries_key)
         return ids
 
     def _bound(self) -> DataDriver:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Sequence
 
-from zaqar.common.queue_metadata import PostSettings
 from zaqar.common.queue_metadata import delay_queue_default
 from zaqar.operations.errors import NotFound
 from zaqar.operations.errors import ValidationFailed
@@ -16,12 +15,16 @@ from zaqar.operations.kinds import Kind
 from zaqar.operations.kinds import storage_project
 from zaqar.operations.paging import Page
 from zaqar.operations.paging import next_query
-from zaqar.operations.queues import BodyLimit
+from zaqar.operations.posting import MetadataMemory
+from zaqar.operations.posting import PostTarget
 from zaqar.operations.queues import stored_metadata
 from zaqar.operations.validation import Validator
+from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
+
+LOG = logging.getLogger(__name__)
 
 DEFAULT_MESSAGE_PAGE = 10
 
@@ -32,26 +35,6 @@ _FINGERPRINTED = ('body', 'ttl', 'delay')
 
 _MARKER_RE = re.compile(r'[0-9]{1,19}')
 _INT64_MAX = 2**63 - 1
-
-
-@dataclasses.dataclass(frozen=True)
-class PostTarget:
-    """A queue about to receive messages, with what its metadata decides.
-
-    Made by :meth:`MessageOperations.target`, so that a transport learns the
-    body size limit before it reads the body, and the metadata is read once
-    per post.
-    """
-
-    queue: str
-    project: str
-    settings: PostSettings
-
-    @property
-    def body_limit(self) -> BodyLimit:
-        """The largest POST body this queue accepts."""
-        size = self.settings.size_limit
-        return BodyLimit(size, f'Message collection size is too large. Max size {size}')
 
 
 class MessageOperations:
@@ -69,13 +52,25 @@ class MessageOperations:
         self._messages = storage.messages
         self._validator = validator
         self._kind = kind
+        self._memory = MetadataMemory()
 
     def target(self, queue: str, project: str) -> PostTarget:
-        """Read what the queue's metadata decides about posting to it."""
+        """What the queue's metadata decides about posting to it.
+
+        Remembered from an earlier post to the queue when this process has
+        that (see :mod:`zaqar.operations.posting`), else read.
+        """
+        remembered = self._memory.get(self._kind.scope(project), queue)
+        if remembered is not None:
+            limits = self._validator.limits
+            return PostTarget.of(queue, project, remembered, limits, remembered=True)
+        return self._read_target(queue, project)
+
+    def _read_target(self, queue: str, project: str) -> PostTarget:
         with storage_project(self._kind, project) as scope:
             metadata = stored_metadata(self._queues, queue, scope)
-        settings = PostSettings.of(metadata, self._validator.limits)
-        return PostTarget(queue, project, settings)
+        self._memory.put(scope, queue, metadata)
+        return PostTarget.of(queue, project, metadata, self._validator.limits)
 
     def post(
         self,
@@ -83,6 +78,7 @@ class MessageOperations:
         document: object,
         client_id: str,
         idempotency_key: str | None = None,
+        body_size: int | None = None,
     ) -> list[str]:
         """Validate a POST document and store its messages, in order.
 
@@ -90,8 +86,18 @@ class MessageOperations:
         the post is stored at most once per key (see
         :meth:`zaqar.storage.base.MessageController.post_once`), for
         ``[transport] idempotency_window`` seconds; without one, the
-        storage call is the plain ``post`` it always was, so drivers and
-        stages that know nothing of keys serve it as before.
+        storage call is the plain ``post`` it always was (or, with
+        remembered metadata, ``post_checked``), so drivers and stages that
+        know nothing of keys serve it as before.
+
+        Args:
+            target: From :meth:`target`.
+            document: The parsed body.
+            client_id: The poster's client id.
+            idempotency_key: The ``Idempotency-Key`` of the request.
+            body_size: The body's size in bytes; without it, a target with
+                remembered metadata is read again (its size limit may be out
+                of date).
 
         Returns:
             The new message ids, in the order of the document; for a repeat
@@ -99,7 +105,8 @@ class MessageOperations:
 
         Raises:
             ValidationFailed: The key is not 1 to 255 printable ASCII
-                characters, or the document breaks a rule.
+                characters, the body is over the queue's size limit, or the
+                document breaks a rule.
             IdempotencyKeyReused: The key was used for another request.
             IdempotencyKeyInFlight: A post with the key has not finished.
             Unsupported: A key was given, and the storage driver (or a
@@ -107,6 +114,14 @@ class MessageOperations:
         """
         if idempotency_key is not None:
             check_idempotency_key(idempotency_key)
+        if target.remembered:
+            if idempotency_key is None:
+                posted = self._post_remembered(target, document, client_id, body_size)
+                if posted is not None:
+                    return posted
+            target = self._read_target(target.queue, target.project)
+        if body_size is not None and body_size > target.settings.size_limit:
+            raise ValidationFailed(target.size_refusal_text)
         messages = self._validator.messages(document, target.settings)
         with storage_project(self._kind, target.project) as scope:
             if idempotency_key is None:
@@ -119,6 +134,39 @@ class MessageOperations:
             return self._messages.post_once(
                 target.queue, messages, scope, client_id, key
             )
+
+    def _post_remembered(
+        self,
+        target: PostTarget,
+        document: object,
+        client_id: str,
+        body_size: int | None,
+    ) -> list[str] | None:
+        """Post with remembered metadata if the queue still has it.
+
+        Returns:
+            The new ids; None when the post must read the metadata and be
+            validated again (nothing was stored): the metadata changed, the
+            remembered settings refuse the post (newer ones might not), or
+            storage cannot check metadata.
+        """
+        if body_size is None or body_size > target.settings.size_limit:
+            return None
+        try:
+            messages = self._validator.messages(document, target.settings)
+        except ValidationFailed:
+            return None
+        with storage_project(self._kind, target.project) as scope:
+            try:
+                return self._messages.post_checked(
+                    target.queue, messages, scope, client_id, target.metadata
+                )
+            except storage_errors.MetadataChanged:
+                self._memory.forget(scope, target.queue)
+            except storage_errors.Unsupported as ex:
+                LOG.info('Posts read queue metadata each time: %s', ex)
+                self._memory.disable()
+        return None
 
     def _is_delay_queue(self, queue: str, scope: str) -> bool:
         metadata = stored_metadata(self._queues, queue, scope)
@@ -158,19 +206,37 @@ class MessageOperations:
         project: str,
         ids: Sequence[str] | None = None,
         pop: int | None = None,
+        claim_ids: Sequence[str] | None = None,
     ) -> list[Message] | None:
-        """Delete the messages ``ids`` names (claimed or not), or pop ``pop``.
+        """Delete the messages ``ids`` names, or pop ``pop``.
 
-        Exactly one of ``ids`` and ``pop`` is given.
+        Exactly one of ``ids`` and ``pop`` is given. Without ``claim_ids``
+        the messages are deleted claimed or not; with it, all of them only
+        if those claims hold them, else none (see
+        :meth:`zaqar.storage.base.MessageController.delete_many`).
 
         Returns:
             The popped messages, or None when deleting by ids.
+
+        Raises:
+            ValidationFailed: The parameters break a rule (see
+                :meth:`Validator.message_deletion`).
+            InvalidClaimId: A claim id has a shape no claim can have.
+            MessageIsClaimed: With ``claim_ids``, a message is under
+                another live claim; nothing was deleted.
+            MessageNotClaimed: With ``claim_ids``, a message is not
+                claimed; nothing was deleted.
         """
-        self._validator.message_deletion(ids, pop)
+        self._validator.message_deletion(ids, pop, claim_ids)
         with storage_project(self._kind, project) as scope:
             if pop is not None:
                 return self._messages.pop(queue, pop, scope)
-            self._messages.delete_many(queue, ids or [], scope)
+            if claim_ids is None:
+                # NOTE: without claim_ids, the call a driver written before
+                # claim-checked deletes takes too.
+                self._messages.delete_many(queue, ids or [], scope)
+            else:
+                self._messages.delete_many(queue, ids or [], scope, claim_ids=claim_ids)
         return None
 
     def list(

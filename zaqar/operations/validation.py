@@ -39,6 +39,13 @@ MAX_SUBSCRIBER_LENGTH = 2048
 
 PURGEABLE_RESOURCES = ('messages', 'subscriptions')
 
+# Upstream's text, with [transport] message_delete_with_claim_id, for a bulk
+# delete that gives only one of "ids" and "claim_ids".
+CLAIM_IDS_REQUIRED = (
+    'The request should have both "ids" and "claim_ids" parameter in the '
+    'request when message_delete_with_claim_id is True.'
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class SubscriptionFields:
@@ -148,28 +155,64 @@ class Validator:
                 f'Limit must be at least 1 and may not be greater than {high}.'
             )
 
-    def message_deletion(self, ids: Sequence[str] | None, pop: int | None) -> None:
-        """Check a bulk delete: exactly one of ``ids`` and ``pop``, in range."""
-        if ids is not None and pop is not None:
-            raise ValidationFailed(
-                'pop and id params cannot be present together in the delete request.'
-            )
-        if ids is None and pop is None:
-            raise ValidationFailed(
-                'The request should have either "ids" or "pop" parameter in '
-                'the request, to be able to delete.'
-            )
+    def message_deletion(
+        self,
+        ids: Sequence[str] | None,
+        pop: int | None,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Check a bulk delete: which parameters it gives, and their ranges.
+
+        Exactly one of ``ids`` and ``pop``; ``claim_ids`` only with ``ids``
+        (a pop takes unclaimed messages, so claims mean nothing to it), and
+        with ``[transport] message_delete_with_claim_id``, ``ids`` only with
+        ``claim_ids``.
+        """
+        self._deletion_parameters(ids, pop, claim_ids)
         high = self.limits.max_messages_per_page
         if ids is not None and not 0 < len(ids) <= high:
             raise ValidationFailed(
                 f'ids parameter should have at least 1 and not greater than '
                 f'{high} values.'
             )
+        # Distinct ones: a client may repeat a claim id for each message.
+        if claim_ids is not None and not 0 < len(set(claim_ids)) <= high:
+            raise ValidationFailed(
+                f'claim_ids parameter should have at least 1 and not greater '
+                f'than {high} distinct values.'
+            )
         pop_high = self.limits.max_messages_per_claim_or_pop
         if pop is not None and not 0 < pop <= pop_high:
             raise ValidationFailed(
                 f'Pop value must be at least 1 and may not be greater than {pop_high}.'
             )
+
+    def _deletion_parameters(
+        self,
+        ids: Sequence[str] | None,
+        pop: int | None,
+        claim_ids: Sequence[str] | None,
+    ) -> None:
+        """Refuse a bulk delete giving a combination of parameters it cannot."""
+        required = self.limits.message_delete_with_claim_id
+        if ids is not None and pop is not None:
+            raise ValidationFailed(
+                'pop and id params cannot be present together in the delete request.'
+            )
+        if claim_ids is not None and ids is None:
+            raise ValidationFailed(
+                CLAIM_IDS_REQUIRED
+                if required
+                else 'claim_ids can only be given together with ids: it names '
+                'the claims that hold the messages to delete.'
+            )
+        if ids is None and pop is None:
+            raise ValidationFailed(
+                'The request should have either "ids" or "pop" parameter in '
+                'the request, to be able to delete.'
+            )
+        if required and ids and claim_ids is None:
+            raise ValidationFailed(CLAIM_IDS_REQUIRED)
 
     # Queue metadata
 

@@ -222,7 +222,8 @@ def hooks_of(
     pipeline only the methods that belong to its resource are hooks:
 
     * a method named after an operation of ``resource`` is its hook, and
-      must accept that operation's arguments by keyword;
+      must accept that operation's arguments by keyword (but those added
+      after hooks were written, see :class:`~zaqar.pipeline.stage.Added`);
     * unless it cannot, but takes those of another resource's operation of
       the same name: it belongs there (``delete(name, project)`` is a queue
       hook, not a message one) and is not called here;
@@ -266,13 +267,12 @@ def _belongs_here(
     Raises:
         ConfigurationError: It takes those of no resource's ``method``.
     """
-    mismatch = _bind_error(hook, resource.operations()[method])
+    mismatch = _bind_error(hook, resource.arguments_for(method, hook))
     if mismatch is None:
         return True
     for other in stage_api.RESOURCES:
-        parameters = other.operations().get(method)
-        if other is not resource and parameters is not None:
-            if _bind_error(hook, parameters) is None:
+        if other is not resource and method in other.operations():
+            if _bind_error(hook, other.arguments_for(method, hook)) is None:
                 LOG.info(
                     '%s: method %s takes the arguments of the %s operation, so '
                     'it is not called for %s ones',
@@ -379,7 +379,7 @@ def _cannot_take(
     mismatch: TypeError,
 ) -> str:
     controller = resource.controller.__name__
-    parameters = resource.operations()[method]
+    parameters = resource.arguments_for(method, hook)
     return (
         f'{where} method {method}{_bare(inspect.signature(hook))} cannot take the '
         f'arguments of {controller}.{method}({", ".join(parameters)}), which are '

@@ -81,6 +81,12 @@ class Pipeline:
                 found = _with_fallback(known, fallback, stages)
                 if found:
                     hooks[fallback.operation] = found
+            run_last = {s.name for s in stages if getattr(s.stage, 'run_last', False)}
+            for operation in {added.operation for added in known.added}:
+                if operation in hooks:
+                    hooks[operation] = _fitted(
+                        known, operation, hooks[operation], run_last
+                    )
         # Tuples keyed by operation: a call does one dict lookup and nothing
         # at all when no stage hooks the operation.
         self._hooks = {operation: tuple(found) for operation, found in hooks.items()}
@@ -164,6 +170,51 @@ def _with_fallback(
         if hook is not None:
             found.append((stage.name, hook))
     return found
+
+
+def _fitted(
+    resource: stage_api.Resource,
+    operation: str,
+    found: list[tuple[str, Hook]],
+    run_last: set[str],
+) -> list[tuple[str, Hook]]:
+    """The hooks of an operation that gained parameters (see Added).
+
+    Each hook is called with the arguments it takes. For each stage in
+    ``run_last`` whose hook misses an added parameter, a refusal of calls
+    giving that parameter comes first, so that nothing runs then.
+    """
+    parameters = resource.operations()[operation]
+    refusals: list[tuple[str, Hook]] = []
+    fitted: list[tuple[str, Hook]] = []
+    for stage, hook in found:
+        given = resource.arguments_for(operation, hook)
+        if given == parameters:
+            fitted.append((stage, hook))
+            continue
+        missed = [
+            added
+            for added in resource.added
+            if added.operation == operation and added.parameter not in given
+        ]
+        if stage in run_last:
+            refusals.append((stage, _refusal_if_given(missed, stage)))
+        fitted.append((stage, _narrowed(hook, given)))
+    return [*refusals, *fitted]
+
+
+def _refusal_if_given(missed: list[stage_api.Added], stage: str) -> Hook:
+    """A hook refusing the calls that give one of ``missed`` on behalf of ``stage``."""
+
+    def refuse_if_given(**arguments: Any) -> Any:
+        for added in missed:
+            if arguments.get(added.parameter) is not None:
+                raise errors.Unsupported(
+                    added.capability, stage, provider='pipeline stage'
+                )
+        return None
+
+    return refuse_if_given
 
 
 def _narrowed(hook: Hook, parameters: tuple[str, ...]) -> Hook:
@@ -351,6 +402,29 @@ class PipelineMessageController(base.MessageController):
             idempotency_key=idempotency_key,
         )
 
+    def post_checked(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str]:
+        """Run the ``post_checked`` hooks, then post if the metadata holds.
+
+        A stage without a ``post_checked`` hook has its ``post`` hook run
+        instead (see :class:`zaqar.pipeline.stage.Fallback`).
+        """
+        return self._pipeline.call(
+            'post_checked',
+            self._driver.post_checked,
+            queue=queue,
+            messages=messages,
+            project=project,
+            client_id=client_id,
+            metadata=metadata,
+        )
+
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Run the ``get`` hooks, then read the message."""
         return self._pipeline.call(
@@ -386,14 +460,41 @@ class PipelineMessageController(base.MessageController):
             claim_id=claim_id,
         )
 
-    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
-        """Run the ``delete_many`` hooks, then delete the messages."""
+    def delete_many(
+        self,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Run the ``delete_many`` hooks, then delete the messages.
+
+        A hook without a ``claim_ids`` parameter is called without it (see
+        :class:`zaqar.pipeline.stage.Added`); so is the driver when there
+        are none, so that one written before claim-checked deletes still
+        deletes by ids.
+        """
+
+        def delete(
+            queue: str,
+            message_ids: Sequence[str],
+            project: str,
+            claim_ids: Sequence[str] | None = None,
+        ) -> None:
+            if claim_ids is None:
+                self._driver.delete_many(queue, message_ids, project)
+            else:
+                self._driver.delete_many(
+                    queue, message_ids, project, claim_ids=claim_ids
+                )
+
         self._pipeline.call_action(
             'delete_many',
-            self._driver.delete_many,
+            delete,
             queue=queue,
             message_ids=message_ids,
             project=project,
+            claim_ids=claim_ids,
         )
 
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:

@@ -6,8 +6,10 @@ by defining a public method with the operation's name; it defines only the
 ones it hooks. The hookable operations of a resource are exactly the abstract
 methods of its controller in :mod:`zaqar.storage.base`, and a hook is called
 with keyword arguments named exactly as that method's parameters (every
-parameter, defaults filled in), so ``def delete(self, name, project)`` hooks
-``QueueController.delete`` and ``def delete(self, **kwargs)`` works too.
+parameter, defaults filled in, but a parameter added after hooks were written
+for the operation that the hook does not take: see :class:`Added`), so
+``def delete(self, name, project)`` hooks ``QueueController.delete`` and
+``def delete(self, **kwargs)`` works too.
 
 A hook returning None lets the pipeline go on to the next stage and finally
 the driver. A hook returning anything else stops the pipeline: that value is
@@ -138,6 +140,24 @@ class MessageStage(Protocol):
         """
         ...
 
+    def post_checked(
+        self,
+        *,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str] | None:
+        """Before messages validated with remembered metadata are posted.
+
+        Optional, as ``post_once`` is: a stage without this hook has its
+        ``post`` hook called instead. Define it only when the stage stores
+        messages itself: then it must post them only if the queue still has
+        ``metadata`` (``storage.messages.post_checked``).
+        """
+        ...
+
     def get(self, *, queue: str, message_id: str, project: str) -> Message | None:
         """Before one message is read."""
         ...
@@ -155,9 +175,19 @@ class MessageStage(Protocol):
         ...
 
     def delete_many(
-        self, *, queue: str, message_ids: Sequence[str], project: str
+        self,
+        *,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None,
     ) -> object:
-        """Before several messages are deleted by id."""
+        """Before several messages are deleted by id.
+
+        ``claim_ids`` (None: not given) came later than the other
+        arguments; a hook without that parameter is called without it (see
+        :class:`Added`).
+        """
         ...
 
     def pop(self, *, queue: str, limit: int, project: str) -> list[Message] | None:
@@ -295,6 +325,49 @@ class Fallback:
 
 
 @dataclasses.dataclass(frozen=True)
+class Added:
+    """A parameter an operation gained after stages were written for it.
+
+    Hooks receive every argument by keyword, so a new parameter would make
+    each hook written before it fail the start-up check ("cannot take the
+    arguments"). A hook that does not take ``parameter`` (by name, or by
+    ``**kwargs``) is therefore called without it, and sees the operation as
+    it was written for: an audit or guard stage keeps seeing every call.
+    A stage that does the driver's work itself (``run_last``) with such a
+    hook would answer a call without honouring the parameter: the pipeline
+    refuses calls that give it (not None) with Unsupported naming the
+    stage, before any hook runs, and serves the others as before.
+
+    Attributes:
+        operation: The operation, e.g. ``delete_many``.
+        parameter: Its new parameter, e.g. ``claim_ids``; None means "not
+            given".
+        capability: What the parameter adds, e.g. ``claim-checked bulk
+            deletes``, for the refusal.
+    """
+
+    operation: str
+    parameter: str
+    capability: str
+
+
+def takes(hook: Callable[..., object], parameter: str) -> bool:
+    """Tell whether ``hook`` can be given ``parameter`` by keyword."""
+    try:
+        signature = inspect.signature(hook)
+    except (TypeError, ValueError):
+        # Not introspectable (a C function): assume it does, as the
+        # start-up check assumes it takes every argument.
+        return True
+    for candidate in signature.parameters.values():
+        if candidate.kind is inspect.Parameter.VAR_KEYWORD:
+            return True
+        if candidate.name == parameter:
+            return candidate.kind is not inspect.Parameter.POSITIONAL_ONLY
+    return False
+
+
+@dataclasses.dataclass(frozen=True)
 class Resource:
     """One resource whose operations a pipeline runs stages for.
 
@@ -303,12 +376,14 @@ class Resource:
         controller: The storage controller whose methods stages hook.
         protocol: The protocol documenting the hooks.
         fallbacks: Operations whose stages may hook another one instead.
+        added: Parameters that hooks written before them do not get.
     """
 
     name: str
     controller: abc.ABCMeta
     protocol: type
     fallbacks: tuple[Fallback, ...] = ()
+    added: tuple[Added, ...] = ()
 
     @property
     def option(self) -> str:
@@ -325,6 +400,23 @@ class Resource:
             if inspect.isfunction(method) and not name.startswith('_')
         }
 
+    def arguments_for(
+        self, operation: str, hook: Callable[..., object]
+    ) -> tuple[str, ...]:
+        """The names of the arguments ``hook`` is given for ``operation``.
+
+        Every parameter of the operation, but those added later (see
+        :class:`Added`) that the hook does not take.
+        """
+        skipped = {
+            added.parameter
+            for added in self.added
+            if added.operation == operation and not takes(hook, added.parameter)
+        }
+        return tuple(
+            name for name in self.operations()[operation] if name not in skipped
+        )
+
 
 def parameter_names(method: Callable[..., object]) -> tuple[str, ...]:
     """Return the parameter names of an unbound method, ``self`` excluded."""
@@ -337,7 +429,11 @@ MESSAGE = Resource(
     'message',
     base.MessageController,
     MessageStage,
-    fallbacks=(Fallback('post_once', 'post', 'idempotency keys'),),
+    fallbacks=(
+        Fallback('post_once', 'post', 'idempotency keys'),
+        Fallback('post_checked', 'post', 'metadata-checked posts'),
+    ),
+    added=(Added('delete_many', 'claim_ids', 'claim-checked bulk deletes'),),
 )
 CLAIM = Resource('claim', base.ClaimController, ClaimStage)
 SUBSCRIPTION = Resource('subscription', base.SubscriptionController, SubscriptionStage)

@@ -226,6 +226,35 @@ class MessageController(abc.ABC):
         """
         raise errors.Unsupported('idempotency keys', type(self).__name__)
 
+    def post_checked(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str]:
+        """Post as :meth:`post` does, if the queue's metadata is ``metadata``.
+
+        An optional capability: this default raises Unsupported, and
+        callers then read the metadata and post in two steps, as before.
+
+        The messages were validated with ``metadata`` (their TTL and delay
+        defaults, the size limit), as a caller remembered it from an earlier
+        read instead of reading it again for each post. Comparing it with
+        the stored metadata and storing the messages are one atomic step, so
+        a post is never stored under settings the queue no longer has. A
+        queue that does not exist has ``{}`` (and is created, as by
+        :meth:`post`).
+
+        Raises:
+            MetadataChanged: The stored metadata is not equal to
+                ``metadata``; nothing was stored.
+            Unsupported: The driver cannot compare and post atomically
+                (this default).
+        """
+        raise errors.Unsupported('metadata-checked posts', type(self).__name__)
+
     def get(self, queue: str, message_id: str, project: str) -> Message:
         """Return one live message, claimed or delayed alike.
 
@@ -274,8 +303,35 @@ class MessageController(abc.ABC):
         """
 
     @abc.abstractmethod
-    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
-        """Delete the listed messages whether claimed or not; unknown ids skipped."""
+    def delete_many(
+        self,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Delete the listed messages; missing (or malformed) ids are skipped.
+
+        Without ``claim_ids``, every listed message is deleted, claimed or
+        not.
+
+        With ``claim_ids`` (even empty), the delete is claim-checked, all or
+        nothing: each listed live message must be one that :meth:`delete`
+        would delete given one of ``claim_ids`` (it records one of them: its
+        live claim, or an expired claim nobody released or replaced). If
+        one is not, nothing is deleted, and the error :meth:`delete` would
+        raise for the first such message, in the order of ``message_ids``,
+        is raised. A driver does the check and the deletes in one atomic
+        step where its backend can (see its docstring where it cannot).
+
+        Raises:
+            InvalidClaimId: One of ``claim_ids`` has a shape no claim can
+                have; checked before any message is looked up.
+            MessageIsClaimed: A listed message is under a live claim not in
+                ``claim_ids``.
+            MessageNotClaimed: A listed message is not under a live claim
+                and records none of ``claim_ids``.
+        """
 
     @abc.abstractmethod
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:

@@ -110,6 +110,17 @@ class IdempotencyKeyInFlight(Conflict):
         )
 
 
+class MetadataChanged(Conflict):
+    """The queue's metadata is not what a checked post was validated with.
+
+    Raised by ``post_checked``; nothing was stored. The caller reads the
+    metadata again and validates the post anew. Never reaches a client.
+    """
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(f'The metadata of queue {queue} changed during the post.')
+
+
 class Unsupported(Exception):
     """The storage driver does not offer an optional capability.
 

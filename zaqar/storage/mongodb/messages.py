@@ -19,6 +19,7 @@ from pymongo.collection import Collection
 
 from zaqar.common import ids
 from zaqar.storage import base
+from zaqar.storage import claim_rule
 from zaqar.storage import errors
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
@@ -65,7 +66,7 @@ class MessageController(Controller, base.MessageController):
         (see :meth:`.QueueController.delete` for why that is enough).
         """
         now = self._now()
-        message_ids = [ids.new_id() for _ in messages]
+        message_ids = ids.new_ids(len(messages))
         documents = _new_documents(
             message_ids, messages, queue, project, client_id, now
         )
@@ -93,7 +94,7 @@ class MessageController(Controller, base.MessageController):
         """
         for _ in range(self._driver.max_attempts):
             now = self._now()
-            message_ids = [ids.new_id() for _ in messages]
+            message_ids = ids.new_ids(len(messages))
             held = self._driver.idempotency.hold(
                 project, queue, idempotency_key, message_ids
             )
@@ -173,13 +174,73 @@ class MessageController(Controller, base.MessageController):
         raise errors.StorageUnavailable(f'Message {message_id} keeps changing')
 
     @translate_errors
-    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
-        """Delete the listed messages, claimed or not."""
+    def delete_many(
+        self,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Delete the listed messages; with ``claim_ids``, see below.
+
+        MongoDB gives this driver no transaction over several documents, so
+        a claim-checked delete is two steps. First every listed message is
+        checked, and if one fails, nothing is deleted. Then the checked
+        messages are deleted by one ``delete_many`` whose filter checks each
+        document again: it must still record one of ``claim_ids``. A message
+        whose claim changed in between (released, or claimed anew after its
+        claim expired) is thus never deleted through a claim that no longer
+        holds it; but the other messages are deleted, and the call then
+        raises the error that message fails with now. So, unlike on SQLite
+        and Redis, a refused delete may have deleted some of the messages,
+        when a claim changed during the request.
+        """
+        quoted = None if claim_ids is None else claim_rule.checked_claim_ids(claim_ids)
         keys = to_keys(list(message_ids))
-        if keys:
-            self._collections().messages.delete_many(
-                {'_id': {'$in': keys}, **_in_queue(project, queue)}
+        if not keys:
+            return
+        where = {'_id': {'$in': keys}, **_in_queue(project, queue)}
+        if quoted is None:
+            self._collections().messages.delete_many(where)
+            return
+        found = self._claim_states(where)
+        claim_rule.check_held(message_ids, found, quoted)
+        if found and self._delete_held(where, found, quoted) < len(found):
+            # Some changed in between: report the first that fails now.
+            claim_rule.check_held(message_ids, self._claim_states(where), quoted)
+
+    def _claim_states(self, where: Document) -> dict[str, claim_rule.ClaimState]:
+        """The claim state of each live message ``where`` selects, by id."""
+        now = self._now()
+        documents = self._collections().messages.find(
+            {**where, **_live(now)},
+            {MessageField.CLAIM_ID: 1, MessageField.CLAIM_EXPIRES: 1},
+        )
+        return {
+            document['_id'].hex(): claim_rule.ClaimState(
+                recorded=_recorded_claim(document),
+                claimed=is_claimed(document, to_date(now)),
             )
+            for document in documents
+        }
+
+    def _delete_held(
+        self,
+        where: Document,
+        found: dict[str, claim_rule.ClaimState],
+        quoted: frozenset[str],
+    ) -> int:
+        """Delete the checked messages still recording a quoted claim.
+
+        Returns:
+            How many were deleted.
+        """
+        held = {**where, '_id': {'$in': [bytes.fromhex(key) for key in found]}}
+        claims = [bytes.fromhex(claim_id) for claim_id in sorted(quoted)]
+        deleted = self._collections().messages.delete_many(
+            {**held, MessageField.CLAIM_ID: {'$in': claims}}
+        )
+        return deleted.deleted_count
 
     @translate_errors
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:
@@ -393,6 +454,12 @@ def _new_document(
     if message.delay > 0:
         document[MessageField.DELAYED_UNTIL] = to_date(now + message.delay)
     return document
+
+
+def _recorded_claim(document: Document) -> str | None:
+    """The id of the claim a message document records, if any."""
+    claim_key = document.get(MessageField.CLAIM_ID)
+    return None if claim_key is None else bytes(claim_key).hex()
 
 
 def _in_queue(project: str, queue: str) -> Document:

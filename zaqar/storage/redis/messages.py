@@ -6,9 +6,11 @@ from collections.abc import Sequence
 
 from zaqar.common import ids
 from zaqar.storage import base
+from zaqar.storage import claim_rule
 from zaqar.storage import errors
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.redis.common import Controller
 from zaqar.storage.redis.scripts import DeleteOutcome
@@ -26,7 +28,33 @@ class MessageController(Controller, base.MessageController):
         client_id: str,
     ) -> list[str]:
         """Store all messages with consecutive markers in one script call."""
-        return self._scripts.post(project, queue, self._now(), messages, client_id)
+        return self._post(queue, messages, project, client_id, None)
+
+    def post_checked(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str]:
+        """Compare the metadata and post, in one script call."""
+        return self._post(queue, messages, project, client_id, metadata)
+
+    def _post(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata | None,
+    ) -> list[str]:
+        posted = self._scripts.post(
+            project, queue, self._now(), messages, client_id, metadata
+        )
+        if posted is None:
+            raise errors.MetadataChanged(queue)
+        return posted
 
     def post_once(
         self,
@@ -73,9 +101,28 @@ class MessageController(Controller, base.MessageController):
         if outcome is DeleteOutcome.NOT_CLAIMED:
             raise errors.MessageNotClaimed(message_id)
 
-    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
-        """Delete the listed messages, claimed or not."""
-        self._scripts.delete_messages(project, queue, self._now(), message_ids)
+    def delete_many(
+        self,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Delete the listed messages; with ``claim_ids``, all or none.
+
+        One script call checks every message and deletes them, so no claim
+        taken or released meanwhile can slip between the two.
+        """
+        quoted = None
+        if claim_ids is not None:
+            quoted = sorted(claim_rule.checked_claim_ids(claim_ids))
+        deleted = self._scripts.delete_messages(
+            project, queue, self._now(), message_ids, quoted
+        )
+        if deleted.outcome is DeleteOutcome.CLAIMED:
+            raise errors.MessageIsClaimed(deleted.message_id)
+        if deleted.outcome is DeleteOutcome.NOT_CLAIMED:
+            raise errors.MessageNotClaimed(deleted.message_id)
 
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:
         """Remove and return up to ``limit`` unclaimed messages, oldest first."""

@@ -219,6 +219,20 @@ class DeleteOutcome(enum.Enum):
     NOT_CLAIMED = 2  # a claim id was given, but no claim holds it
 
 
+@dataclasses.dataclass(frozen=True)
+class BulkDelete:
+    """What deleting messages by id did.
+
+    Attributes:
+        outcome: DELETED, or why a claim-checked delete deleted nothing.
+        message_id: With CLAIMED or NOT_CLAIMED, the message that failed
+            the check.
+    """
+
+    outcome: DeleteOutcome
+    message_id: str = ''
+
+
 class MetadataOutcome(enum.Enum):
     """What set_metadata did (the values are set_metadata.lua's replies)."""
 
@@ -393,16 +407,21 @@ class Scripts:
         now: float,
         messages: Sequence[NewMessage],
         client_id: str,
-    ) -> list[str]:
+        metadata: Metadata | None = None,
+    ) -> list[str] | None:
         """Store ``messages`` with consecutive markers; return their new ids.
 
         Creates the queue if needed, and removes up to SWEEP_ON_POST of its
-        expired messages in passing.
+        expired messages in passing. With ``metadata``, only if the queue
+        has that metadata: None when it has not (nothing was stored).
         """
-        message_ids = [ids.new_id() for _ in messages]
-        per_message = _per_message(message_ids, messages)
-        self._run(Lua.POST, project, queue, now, client_id, SWEEP_ON_POST, *per_message)
-        return message_ids
+        message_ids = ids.new_ids(len(messages))
+        packed = _packed_messages(message_ids, messages)
+        expected = '' if metadata is None else dump_json(metadata)
+        last = self._run(
+            Lua.POST, project, queue, now, client_id, SWEEP_ON_POST, expected, *packed
+        )
+        return None if int(last) < 0 else message_ids
 
     def post_once(
         self,
@@ -418,8 +437,8 @@ class Scripts:
         Also removes up to SWEEP_ON_POST of the queue's expired keys in
         passing when it posts.
         """
-        message_ids = [ids.new_id() for _ in messages]
-        per_message = _per_message(message_ids, messages)
+        message_ids = ids.new_ids(len(messages))
+        packed_messages = _packed_messages(message_ids, messages)
         code, packed = self._run(
             Lua.POST_ONCE,
             project,
@@ -431,7 +450,7 @@ class Scripts:
             idempotency_key.fingerprint,
             idempotency_key.window,
             pack_ids(message_ids),
-            *per_message,
+            *packed_messages,
         )
         outcome = KeyOutcome(int(code))
         if outcome is KeyOutcome.POSTED:
@@ -499,12 +518,31 @@ class Scripts:
         return DeleteOutcome(int(code))
 
     def delete_messages(
-        self, project: str, queue: str, now: float, message_ids: Sequence[str]
-    ) -> None:
-        """Delete the listed messages, claimed or not."""
-        wanted = _distinct(message_ids)
-        if wanted:
-            self._run(Lua.DELETE_MESSAGES, project, queue, now, *wanted)
+        self,
+        project: str,
+        queue: str,
+        now: float,
+        message_ids: Sequence[str],
+        claim_ids: Sequence[str] | None = None,
+    ) -> BulkDelete:
+        """Delete the listed messages: all of them, or none.
+
+        Without ``claim_ids``, claimed or not; with them, only if each live
+        one records one of those claims (see delete_messages.lua).
+        """
+        # In the order given, once each: the first that fails is reported.
+        wanted = list(dict.fromkeys(message_ids))
+        if not wanted:
+            return BulkDelete(DeleteOutcome.DELETED)
+        quoted: list[str] = []
+        if claim_ids is not None:
+            quoted = [_claim_argument(claim_id) for claim_id in claim_ids]
+        count = '' if claim_ids is None else len(quoted)
+        reply = self._run(
+            Lua.DELETE_MESSAGES, project, queue, now, count, *quoted, *wanted
+        )
+        outcome = DeleteOutcome(int(reply[0]))
+        return BulkDelete(outcome, text(reply[1]) if len(reply) > 1 else '')
 
     def pop(self, project: str, queue: str, now: float, limit: int) -> list[Message]:
         """Remove and return up to ``limit`` unclaimed messages, oldest first."""
@@ -830,18 +868,21 @@ class Scripts:
 # Arguments
 
 
-def _per_message(
+def _packed_messages(
     message_ids: Sequence[str], messages: Sequence[NewMessage]
-) -> list[str | int]:
-    """The four arguments of each message: id, TTL, delay and body (JSON).
+) -> tuple[str, str, bytes]:
+    """The three arguments a post's messages travel in (see _post.lua).
 
-    Every body is encoded before anything is sent: one that cannot be
-    encoded writes nothing.
+    The ids side by side; "TTL DELAY LENGTH" per message; the JSON bodies
+    (UTF-8) back to back. Every body is encoded before anything is sent: one
+    that cannot be encoded writes nothing.
     """
-    arguments: list[str | int] = []
-    for message_id, message in zip(message_ids, messages, strict=True):
-        arguments += [message_id, message.ttl, message.delay, dump_json(message.body)]
-    return arguments
+    bodies = [dump_json(message.body).encode() for message in messages]
+    shape = ' '.join(
+        f'{message.ttl} {message.delay} {len(body)}'
+        for message, body in zip(messages, bodies, strict=True)
+    )
+    return ''.join(message_ids), shape, b''.join(bodies)
 
 
 def _flag(value: bool) -> str:

@@ -58,7 +58,7 @@ def ensure_queue(connection: sqlite3.Connection, name: str, project: str) -> boo
     cursor = connection.execute(
         'INSERT INTO queues (project, name, metadata) VALUES (?, ?, ?) '
         'ON CONFLICT DO NOTHING',
-        (project, name, '{}'),
+        (project, name, dump_metadata({})),
     )
     return cursor.rowcount == 1
 
@@ -84,6 +84,26 @@ def load_metadata(text: str | None) -> Metadata:
     """Decode stored queue metadata; a missing queue has none."""
     metadata: Metadata = json.loads(text) if text else {}
     return metadata
+
+
+def dump_metadata(metadata: Metadata) -> str:
+    """Encode queue metadata for storing.
+
+    The one encoding every write uses, so that a checked post can compare
+    texts: equal dicts are not enough, as 120 == 120.0 in Python while only
+    an integer is a TTL default.
+    """
+    return json.dumps(metadata)
+
+
+def select_metadata(
+    connection: sqlite3.Connection, name: str, project: str
+) -> str | None:
+    """The stored metadata text of a queue; None if the queue is missing."""
+    row = connection.execute(
+        'SELECT metadata FROM queues WHERE project = ? AND name = ?', (project, name)
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 class WriterLock:

@@ -8,20 +8,24 @@ from collections.abc import Sequence
 
 from zaqar.common import ids
 from zaqar.storage import base
+from zaqar.storage import claim_rule
 from zaqar.storage import errors
 from zaqar.storage.idempotency import pack_ids
 from zaqar.storage.idempotency import unpack_ids
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
 from zaqar.storage.models import NewMessage
 from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import MESSAGE_COLUMNS
 from zaqar.storage.sqlite.common import UNCLAIMED
 from zaqar.storage.sqlite.common import VISIBLE
 from zaqar.storage.sqlite.common import Controller
+from zaqar.storage.sqlite.common import dump_metadata
 from zaqar.storage.sqlite.common import ensure_queue
 from zaqar.storage.sqlite.common import message_from_row
 from zaqar.storage.sqlite.common import reserve_markers
+from zaqar.storage.sqlite.common import select_metadata
 
 _IN_QUEUE = 'project = ? AND queue = ?'
 
@@ -39,6 +43,23 @@ class MessageController(Controller, base.MessageController):
         """Insert all messages with consecutive markers in one transaction."""
         now = self._now()
         with self._driver.write() as connection:
+            self._driver.sweep_in_passing(connection)
+            return _insert(connection, queue, messages, project, client_id, now)
+
+    def post_checked(
+        self,
+        queue: str,
+        messages: Sequence[NewMessage],
+        project: str,
+        client_id: str,
+        metadata: Metadata,
+    ) -> list[str]:
+        """Compare the metadata and insert, in one write transaction."""
+        now = self._now()
+        with self._driver.write() as connection:
+            stored = select_metadata(connection, queue, project)
+            if (stored or dump_metadata({})) != dump_metadata(metadata):
+                raise errors.MetadataChanged(queue)
             self._driver.sweep_in_passing(connection)
             return _insert(connection, queue, messages, project, client_id, now)
 
@@ -124,10 +145,24 @@ class MessageController(Controller, base.MessageController):
             _check_claim(message_id, claim_id, recorded=row[0], live=row[1] > now)
             connection.execute('DELETE FROM messages WHERE id = ?', (message_id,))
 
-    def delete_many(self, queue: str, message_ids: Sequence[str], project: str) -> None:
-        """Delete the listed messages, claimed or not."""
+    def delete_many(
+        self,
+        queue: str,
+        message_ids: Sequence[str],
+        project: str,
+        claim_ids: Sequence[str] | None = None,
+    ) -> None:
+        """Delete the listed messages; with ``claim_ids``, all or none.
+
+        The claim check and the delete are one write transaction, so no
+        claim taken or released meanwhile can slip between them.
+        """
+        quoted = None if claim_ids is None else claim_rule.checked_claim_ids(claim_ids)
         wanted = sorted(set(message_ids))
         with self._driver.write() as connection:
+            if quoted is not None:
+                found = _claim_states(connection, queue, wanted, project, self._now())
+                claim_rule.check_held(message_ids, found, quoted)
             connection.execute(
                 f'DELETE FROM messages WHERE {_IN_QUEUE} AND id IN ({_marks(wanted)})',
                 (project, queue, *wanted),
@@ -200,7 +235,7 @@ def _insert(
 
     Must run inside a write transaction (see ``reserve_markers``).
     """
-    message_ids = [ids.new_id() for _ in messages]
+    message_ids = ids.new_ids(len(messages))
     ensure_queue(connection, queue, project)
     first = reserve_markers(connection, queue, project, len(messages))
     connection.executemany(
@@ -239,6 +274,25 @@ def _check_claim(
         raise errors.MessageIsClaimed(message_id)
     if claim_id is not None:
         raise errors.MessageNotClaimed(message_id)
+
+
+def _claim_states(
+    connection: sqlite3.Connection,
+    queue: str,
+    message_ids: list[str],
+    project: str,
+    now: float,
+) -> dict[str, claim_rule.ClaimState]:
+    """The claim state of each live message among ``message_ids``, by id."""
+    rows = connection.execute(
+        f'SELECT id, claim_id, claim_expires FROM messages '
+        f'WHERE {_IN_QUEUE} AND {LIVE} AND id IN ({_marks(message_ids)})',
+        (project, queue, now, *message_ids),
+    ).fetchall()
+    return {
+        message_id: claim_rule.ClaimState(recorded=claim_id, claimed=expires > now)
+        for message_id, claim_id, expires in rows
+    }
 
 
 def _delete_ids(connection: sqlite3.Connection, message_ids: list[str]) -> None:

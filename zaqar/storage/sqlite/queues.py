@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 from zaqar.storage import base
@@ -15,7 +14,9 @@ from zaqar.storage.rules import metadata_matches
 from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import UNCLAIMED
 from zaqar.storage.sqlite.common import Controller
+from zaqar.storage.sqlite.common import dump_metadata
 from zaqar.storage.sqlite.common import load_metadata
+from zaqar.storage.sqlite.common import select_metadata
 
 # Rows read per round when metadata filters are applied in Python.
 _FILTER_BATCH = 100
@@ -30,19 +31,19 @@ class QueueController(Controller, base.QueueController):
             cursor = connection.execute(
                 'INSERT INTO queues (project, name, metadata) VALUES (?, ?, ?) '
                 'ON CONFLICT DO NOTHING',
-                (project, name, json.dumps(metadata)),
+                (project, name, dump_metadata(metadata)),
             )
             return cursor.rowcount == 1
 
     def exists(self, name: str, project: str) -> bool:
         """Tell whether the queue exists."""
         with self._driver.read() as connection:
-            return _select_metadata(connection, name, project) is not None
+            return select_metadata(connection, name, project) is not None
 
     def get_metadata(self, name: str, project: str) -> Metadata:
         """Return the stored metadata; QueueDoesNotExist if missing."""
         with self._driver.read() as connection:
-            text = _select_metadata(connection, name, project)
+            text = select_metadata(connection, name, project)
         if text is None:
             raise errors.QueueDoesNotExist(name, project)
         return load_metadata(text)
@@ -56,14 +57,14 @@ class QueueController(Controller, base.QueueController):
     ) -> None:
         """Replace the stored metadata, if still ``expected`` when given."""
         with self._driver.write() as connection:
-            stored = _select_metadata(connection, name, project)
+            stored = select_metadata(connection, name, project)
             if stored is None:
                 raise errors.QueueDoesNotExist(name, project)
             if expected is not None and load_metadata(stored) != expected:
                 raise errors.MetadataConflict(name, project)
             connection.execute(
                 'UPDATE queues SET metadata = ? WHERE project = ? AND name = ?',
-                (json.dumps(metadata), project, name),
+                (dump_metadata(metadata), project, name),
             )
 
     def delete(self, name: str, project: str) -> None:
@@ -136,15 +137,6 @@ class QueueController(Controller, base.QueueController):
             ]
         oldest, newest = (_summary(row, now) for row in ends)
         return QueueStats(free=free, claimed=total - free, oldest=oldest, newest=newest)
-
-
-def _select_metadata(
-    connection: sqlite3.Connection, name: str, project: str
-) -> str | None:
-    row = connection.execute(
-        'SELECT metadata FROM queues WHERE project = ? AND name = ?', (project, name)
-    ).fetchone()
-    return None if row is None else row[0]
 
 
 def _select_names(

@@ -62,7 +62,11 @@ def read_json(
         ValidationFailed: The body is over the limit.
         InvalidBody: Empty required body, or unparseable JSON.
     """
-    data = read_body(req, limit)
+    return parse_body(read_body(req, limit), required)
+
+
+def parse_body(data: bytes, required: bool = False) -> Any:
+    """Parse a body :func:`read_body` read (see :func:`read_json`)."""
     if not data:
         if required:
             raise InvalidBody('Request body can not be empty')

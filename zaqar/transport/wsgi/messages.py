@@ -29,12 +29,13 @@ class MessageCollection(Resource):
         "Idempotent posts").
         """
         target = self._of_kind.messages.target(queue_name, req.context.project_id)
-        document = media.read_json(req, target.body_limit, required=True)
+        body = media.read_body(req, target.body_limit)
         ids = self._of_kind.messages.post(
             target,
-            document,
+            media.parse_body(body, required=True),
             req.context.client_id,
             idempotency_key=idempotency_key(req),
+            body_size=len(body),
         )
         resp.status = falcon.HTTP_201
         resp.location, resp.media = representation.posted(queue_name, ids, self._kind)
@@ -79,11 +80,19 @@ class MessageCollection(Resource):
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, queue_name: str
     ) -> None:
-        """Delete messages by ``ids`` (claimed or not), or ``pop`` some."""
-        ids = query.get_list(req, 'ids')
-        pop = req.get_param_as_int('pop')
+        """Delete messages by ``ids``, or ``pop`` some.
+
+        With ``claim_ids``, the messages are deleted only if those claims
+        hold them all (see http-api.md, "Message lifecycle"); upstream reads
+        ``claim_ids`` only with ``message_delete_with_claim_id``, but a
+        client that sends it means it, whatever the option says.
+        """
         popped = self._of_kind.messages.delete_many(
-            queue_name, req.context.project_id, ids=ids, pop=pop
+            queue_name,
+            req.context.project_id,
+            ids=query.get_list(req, 'ids'),
+            pop=req.get_param_as_int('pop'),
+            claim_ids=query.get_list(req, 'claim_ids'),
         )
         if popped is None:
             resp.status = falcon.HTTP_204

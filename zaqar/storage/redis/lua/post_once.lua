@@ -2,7 +2,7 @@
 -- ARGV[5] the client id, ARGV[6] how many expired messages and keys to
 -- remove in passing, ARGV[7] the key, ARGV[8] the request's fingerprint,
 -- ARGV[9] the window in seconds, ARGV[10] the new message ids packed (16
--- bytes each), then four per message as for post.lua.
+-- bytes each), then the messages packed in three arguments as for post.lua.
 -- Returns {0, ''} when it posted; {1, the first post's packed ids in hex}
 -- when the key is remembered with this fingerprint, and {2, ''} when with
 -- another one: then nothing was written. (Hex, because a client made with
