@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from typing import Any
@@ -107,7 +108,7 @@ def select_metadata(
 
 
 class WriterLock:
-    """Makes the writers of every process using one database queue up.
+    """Makes the writers of every process using one database take turns.
 
     SQLite lets one writer in at a time; the others wait in its busy
     handler, which sleeps in steps growing to 100 ms and checks again. Under
@@ -118,16 +119,29 @@ class WriterLock:
     polling every millisecond or so, so that when it asks SQLite for the
     write lock it is free. The kernel releases a dead process's ``flock``.
 
+    Processes take turns: one that polls for the lock holds a shared
+    ``flock`` on a second file while it does, and a process about to take
+    the lock again first waits until nobody holds that one. Without turns
+    the process that just released the lock, whose next writer is already
+    queued, takes it again at once, while the other polls in vain: with
+    writers in two processes, one process's requests waited for the other's
+    whole queue (p99 11 times the median).
+
     Args:
-        path: The lock file (created if missing).
+        path: The lock file (created if missing); the turn file is beside
+            it, named after it.
         timeout: Seconds to wait at most, as SQLite's busy timeout.
     """
 
+    # Seconds between polls, first and at most.
+    FIRST_PAUSE = 0.0002
+    LONGEST_PAUSE = 0.001
+
     def __init__(self, path: str, timeout: float) -> None:
-        self._path = path
+        self._paths = (path, f'{path}.turn')
         self._timeout = timeout
         self._threads = threading.Lock()
-        self._fd: int | None = None
+        self._fds: tuple[int, int] | None = None
         self._pid: int | None = None
 
     @contextlib.contextmanager
@@ -142,41 +156,77 @@ class WriterLock:
                 f'SQLite writer lock not acquired within {self._timeout:g} s'
             )
         try:
-            fd = self._file()
-            self._lock_file(fd)
+            lock, turn = self._files()
+            self._lock_file(lock, turn)
             try:
                 yield
             finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+                fcntl.flock(lock, fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
-    def _file(self) -> int:
-        # NOTE: one open file per process: a flock belongs to the open file,
+    def _files(self) -> tuple[int, int]:
+        # NOTE: open files per process: a flock belongs to the open file,
         # and a descriptor inherited across fork would be shared with the
         # parent.
-        if self._fd is None or self._pid != os.getpid():
+        if self._fds is None or self._pid != os.getpid():
             try:
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                lock, turn = (
+                    os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in self._paths
+                )
             except OSError as ex:
                 raise errors.StorageUnavailable(
-                    f'SQLite writer lock file {self._path}: {ex.strerror}'
+                    f'SQLite writer lock file {ex.filename}: {ex.strerror}'
                 ) from ex
+            self._fds = (lock, turn)
             self._pid = os.getpid()
-        return self._fd
+        return self._fds
 
-    def _lock_file(self, fd: int) -> None:
+    def _lock_file(self, lock: int, turn: int) -> None:
         deadline = time.monotonic() + self._timeout
-        pause = 0.0005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return
-            except BlockingIOError:
-                pass
+        self._let_waiting_processes_first(turn, deadline)
+        if _try_flock(lock, fcntl.LOCK_EX):
+            return
+        # Say this process waits (a shared lock: any number may wait).
+        fcntl.flock(turn, fcntl.LOCK_SH)
+        try:
+            self._poll(lambda: _try_flock(lock, fcntl.LOCK_EX), deadline)
+        finally:
+            fcntl.flock(turn, fcntl.LOCK_UN)
+
+    def _let_waiting_processes_first(self, turn: int, deadline: float) -> None:
+        """Wait while another process waits for the lock (then it is theirs).
+
+        Gives up waiting at the deadline and competes as before: a turn is
+        a courtesy, never a reason to fail.
+        """
+
+        def nobody_waits() -> bool:
+            if not _try_flock(turn, fcntl.LOCK_EX):
+                return False
+            fcntl.flock(turn, fcntl.LOCK_UN)
+            return True
+
+        try:
+            self._poll(nobody_waits, deadline)
+        except errors.StorageUnavailable:
+            pass
+
+    def _poll(self, attempt: Callable[[], bool], deadline: float) -> None:
+        pause = self.FIRST_PAUSE
+        while not attempt():
             if time.monotonic() >= deadline:
                 raise errors.StorageUnavailable(
                     f'SQLite writer lock not acquired within {self._timeout:g} s'
                 )
             time.sleep(pause)
-            pause = min(pause * 2, 0.002)
+            pause = min(pause * 2, self.LONGEST_PAUSE)
+
+
+def _try_flock(fd: int, operation: int) -> bool:
+    """Take a flock without waiting; tell whether it was had."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
