@@ -14,6 +14,7 @@ stored under settings its queue no longer had when it was stored.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 
 from zaqar.common.limits import Limits
@@ -21,9 +22,19 @@ from zaqar.common.queue_metadata import Metadata
 from zaqar.common.queue_metadata import PostSettings
 from zaqar.operations.queues import BodyLimit
 
-# Queues whose metadata one process remembers; each costs its metadata
-# document (small: a few hundred bytes at most for most queues).
-REMEMBERED_QUEUES = 4096
+# Bytes of memory one process may spend remembering queues' metadata. A queue
+# with default metadata costs about 300 bytes, so some 50,000 queues fit; a
+# queue's metadata may be up to [transport] max_queue_metadata (64 KiB by
+# default), which is why the bound is in bytes, not queues.
+MEMORY_BUDGET = 16 * 1024 * 1024
+
+# The estimate of what remembering one queue costs: the entry itself (its
+# key, its place in the dictionary, an empty metadata dictionary) plus up to
+# 5 bytes of Python objects per byte of the metadata's JSON text (measured
+# with tracemalloc: 270 bytes for {}, 5 bytes per byte for many short keys,
+# 1 per byte for one long string).
+_ENTRY_BYTES = 300
+_BYTES_PER_TEXT_BYTE = 5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,41 +100,65 @@ class PostTarget:
         return f'Message collection size is too large. Max size {size}'
 
 
+def remembered_cost(metadata: Metadata) -> int:
+    """The estimated bytes of memory remembering ``metadata`` costs."""
+    return _ENTRY_BYTES + _BYTES_PER_TEXT_BYTE * len(json.dumps(metadata))
+
+
 class MetadataMemory:
     """The metadata each queue had when this process last read it for a post.
 
-    Shared by the threads of a process; the oldest entry is forgotten first
-    when :data:`REMEMBERED_QUEUES` are held. Disabled for good once storage
-    says it cannot post checked (then remembering would only cost memory).
+    Shared by the threads of a process; the queues remembered longest ago
+    are forgotten first when the memory would spend more than ``budget``
+    bytes (estimated by :func:`remembered_cost`). Disabled for good once
+    storage says it cannot post checked (then remembering would only cost
+    memory).
     """
 
-    def __init__(self, capacity: int = REMEMBERED_QUEUES) -> None:
-        self._capacity = capacity
-        self._items: dict[tuple[str, str], Metadata] = {}
+    def __init__(self, budget: int = MEMORY_BUDGET) -> None:
+        self._budget = budget
+        self._items: dict[tuple[str, str], tuple[Metadata, int]] = {}
+        self._spent = 0
         self._lock = threading.Lock()
         self.enabled = True
 
     def get(self, scope: str, queue: str) -> Metadata | None:
         """The remembered metadata of the queue, if any."""
-        return self._items.get((scope, queue)) if self.enabled else None
+        item = self._items.get((scope, queue)) if self.enabled else None
+        return None if item is None else item[0]
 
     def put(self, scope: str, queue: str, metadata: Metadata) -> None:
-        """Remember the metadata just read for the queue."""
+        """Remember the metadata just read for the queue.
+
+        Metadata that alone would spend more than the budget is not
+        remembered (posts to its queue read it each time).
+        """
         if not self.enabled:
             return
+        cost = remembered_cost(metadata)
         with self._lock:
-            self._items.pop((scope, queue), None)
-            if len(self._items) >= self._capacity:
-                del self._items[next(iter(self._items))]
-            self._items[(scope, queue)] = metadata
+            self._drop((scope, queue))
+            if cost > self._budget:
+                return
+            while self._spent + cost > self._budget:
+                self._drop(next(iter(self._items)))
+            self._items[(scope, queue)] = (metadata, cost)
+            self._spent += cost
 
     def forget(self, scope: str, queue: str) -> None:
         """Drop what is remembered of the queue (it is out of date)."""
         with self._lock:
-            self._items.pop((scope, queue), None)
+            self._drop((scope, queue))
 
     def disable(self) -> None:
         """Stop remembering: storage cannot check remembered metadata."""
         self.enabled = False
         with self._lock:
             self._items.clear()
+            self._spent = 0
+
+    def _drop(self, key: tuple[str, str]) -> None:
+        """Forget one queue, holding the lock."""
+        item = self._items.pop(key, None)
+        if item is not None:
+            self._spent -= item[1]
