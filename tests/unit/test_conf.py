@@ -126,6 +126,18 @@ def test_server_flags_override_the_configuration_file(tmp_path: Path) -> None:
     assert options['workers'] == 1
 
 
+@pytest.mark.parametrize(('cores', 'workers'), [({0, 1, 2}, 6), ({5}, 2)])
+def test_unset_workers_are_two_per_usable_core(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cores: set[int], workers: int
+) -> None:
+    path = tmp_path / 'zaqar.conf'
+    path.write_text('[drivers:transport:wsgi]\nport = 9999\n')
+    conf = server_cmd.parse_args(['--config-file', str(path)])
+    monkeypatch.setattr(server_cmd.os, 'sched_getaffinity', lambda pid: cores)
+
+    assert server_cmd.gunicorn_options(conf)['workers'] == workers
+
+
 def test_server_brackets_ipv6_listen_addresses() -> None:
     conf = server_cmd.parse_args([])
     conf.set_override('bind', '::1', group='drivers:transport:wsgi')

@@ -20,9 +20,10 @@ port = cfg.PortOpt(
 
 workers = cfg.IntOpt(
     'workers',
-    default=2,
     min=1,
-    help='Number of gunicorn worker processes.',
+    help='Number of gunicorn worker processes. Unset: two per CPU core this '
+    'process may run on (a worker waits on storage and clients part of the '
+    'time, so one per core leaves cores idle).',
 )
 
 threads = cfg.IntOpt(
