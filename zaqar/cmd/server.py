@@ -50,7 +50,8 @@ CLI_OPTS = [
     cfg.IntOpt(
         'workers',
         min=1,
-        help='Number of worker processes, overriding [drivers:transport:wsgi] workers.',
+        help='Number of worker processes, overriding [drivers:transport:wsgi] '
+        'workers (default: two per CPU core).',
     ),
 ]
 
