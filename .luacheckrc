@@ -42,7 +42,7 @@ local fragment_locals = {
   'due_at', 'schedule', 'ensure_queue', 'forget_claim_of', 'remove_message',
   'remove_orphan', 'retire_expired_claims', 'promote_delayed', 'catch_up',
   'id_at', 'sweep_expired', 'scan', 'live_at', 'decode_claim',
-  'encode_claim', 'live_claim', 'extend_for_claim',
+  'save_claim', 'live_claim', 'extend_for_claim', 'unhold',
   -- _clear_queue.lua
   'clear_queue',
   -- _dead_letter.lua

@@ -223,6 +223,15 @@ local function remove_orphan(q, id, marker)
   redis.call('ZREM', q.expiry, marker)
 end
 
+-- Move a message from ``h`` back to ``f``, if it is in ``h``.
+local function unhold(q, id)
+  local marker = redis.call('ZSCORE', q.held, id)
+  if marker then
+    redis.call('ZREM', q.held, id)
+    redis.call('ZADD', q.free, marker, id)
+  end
+end
+
 -- Move the messages of up to ``limit`` expired claims back to the free set,
 -- while this call has examined fewer than ``stop_at`` entries; they keep the
 -- claim id they record. Returns how many claims were retired.
@@ -236,11 +245,7 @@ local function retire_expired_claims(q, limit, stop_at)
     end
     local ids = redis.call('SMEMBERS', claim_set_key(q, claim_id))
     for _, id in ipairs(ids) do
-      local marker = redis.call('ZSCORE', q.held, id)
-      if marker then
-        redis.call('ZREM', q.held, id)
-        redis.call('ZADD', q.free, marker, id)
-      end
+      unhold(q, id)
     end
     redis.call('ZREM', q.claim_expiry, claim_id)
     spend(1 + #ids)
@@ -380,8 +385,14 @@ local function decode_claim(packed)
   return {expires = r[1], ttl = r[2], updated = r[3]}
 end
 
-local function encode_claim(claim)
-  return cmsgpack.pack({claim.expires, claim.ttl, claim.updated})
+-- Write the record of a claim that lasts ``ttl`` seconds from now (read by
+-- decode_claim), and let gc() retire it when it expires. Returns its expiry.
+local function save_claim(q, claim_id, ttl)
+  local expires = NOW + ttl
+  redis.call('HSET', q.claims, claim_id, cmsgpack.pack({expires, ttl, NOW}))
+  redis.call('ZADD', q.claim_expiry, num(expires), claim_id)
+  due_at(q, expires)
+  return expires
 end
 
 -- The live claim ``claim_id`` and its messages in marker order, or nil.

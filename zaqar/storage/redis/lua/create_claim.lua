@@ -71,8 +71,5 @@ end)
 if #taken == 0 then
   return {}
 end
-redis.call('HSET', Q.claims, claim_id,
-           encode_claim({expires = claim_expires, ttl = ttl, updated = NOW}))
-redis.call('ZADD', Q.claim_expiry, num(claim_expires), claim_id)
-due_at(Q, claim_expires)
+save_claim(Q, claim_id, ttl)
 return taken

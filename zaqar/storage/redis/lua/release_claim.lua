@@ -11,11 +11,7 @@ for _, id in ipairs(redis.call('SMEMBERS', set)) do
     m.claim = ''
     m.claim_expires = 0
     save_message(Q, m)
-    local marker = redis.call('ZSCORE', Q.held, id)
-    if marker then
-      redis.call('ZREM', Q.held, id)
-      redis.call('ZADD', Q.free, marker, id)
-    end
+    unhold(Q, id)
   end
 end
 redis.call('DEL', set)

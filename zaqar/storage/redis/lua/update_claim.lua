@@ -9,11 +9,7 @@ local claim, held = live_claim(Q, claim_id)
 if not claim then
   return 0
 end
-local claim_expires = NOW + ttl
-redis.call('HSET', Q.claims, claim_id,
-           encode_claim({expires = claim_expires, ttl = ttl, updated = NOW}))
-redis.call('ZADD', Q.claim_expiry, num(claim_expires), claim_id)
-due_at(Q, claim_expires)
+local claim_expires = save_claim(Q, claim_id, ttl)
 for _, pair in ipairs(held) do
   local m = pair[2]
   m.claim_expires = claim_expires
