@@ -15,6 +15,8 @@ subscriber in between wins: the retry is refused again and reports it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import TypeVar
 
 from pymongo import ASCENDING
 from pymongo.collection import Collection
@@ -32,6 +34,8 @@ from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
 from zaqar.storage.mongodb.schema import SubscriptionField as Field
 
+_R = TypeVar('_R')
+
 
 class SubscriptionController(Controller, base.SubscriptionController):
     """Subscriptions: create, read, change, confirm, delete and list."""
@@ -48,24 +52,23 @@ class SubscriptionController(Controller, base.SubscriptionController):
         """Insert an unconfirmed subscription unless a live one has the subscriber."""
         subscriptions = self._subscriptions()
         now = self._now()
-        for _ in range(self._driver.max_attempts):
+
+        def insert() -> str:
             subscription_id = ids.new_ordered_id(now)
-            document = {
-                '_id': subscription_id,
-                Field.PROJECT: project,
-                Field.SOURCE: source,
-                Field.SUBSCRIBER: subscriber,
-                Field.OPTIONS: dump_json(options),
-                Field.CONFIRMED: False,
-                **_ttl_fields(ttl, now),
-            }
-            try:
-                subscriptions.insert_one(document)
-            except DuplicateKeyError:
-                _make_room(subscriptions, project, source, subscriber, now)
-                continue
+            subscriptions.insert_one(
+                {
+                    '_id': subscription_id,
+                    Field.PROJECT: project,
+                    Field.SOURCE: source,
+                    Field.SUBSCRIBER: subscriber,
+                    Field.OPTIONS: dump_json(options),
+                    Field.CONFIRMED: False,
+                    **_ttl_fields(ttl, now),
+                }
+            )
             return subscription_id
-        raise _keeps_changing(subscriber)
+
+        return self._give_subscriber(insert, project, source, subscriber, now)
 
     @translate_errors
     def get(self, source: str, subscription_id: str, project: str) -> Subscription:
@@ -99,14 +102,13 @@ class SubscriptionController(Controller, base.SubscriptionController):
             _update(subscriptions, where, changes, subscription_id)
             return
         changes[Field.SUBSCRIBER] = subscriber
-        for _ in range(self._driver.max_attempts):
-            try:
-                _update(subscriptions, where, changes, subscription_id)
-            except DuplicateKeyError:
-                _make_room(subscriptions, project, source, subscriber, now)
-                continue
-            return
-        raise _keeps_changing(subscriber)
+        self._give_subscriber(
+            lambda: _update(subscriptions, where, changes, subscription_id),
+            project,
+            source,
+            subscriber,
+            now,
+        )
 
     @translate_errors
     def confirm(
@@ -156,6 +158,32 @@ class SubscriptionController(Controller, base.SubscriptionController):
     def _subscriptions(self) -> Collection[Document]:
         return self._collections().subscriptions
 
+    def _give_subscriber(
+        self,
+        write: Callable[[], _R],
+        project: str,
+        source: str,
+        subscriber: str,
+        now: float,
+    ) -> _R:
+        """Run ``write``, which gives ``subscriber`` a subscription of the source.
+
+        A write refused for a duplicate key makes room (see _make_room) and
+        runs again, at most ``max_attempts`` times in all.
+
+        Raises:
+            SubscriptionAlreadyExists: A live subscription has the subscriber.
+            StorageUnavailable: Every attempt was refused.
+        """
+        for _ in range(self._driver.max_attempts):
+            try:
+                return write()
+            except DuplicateKeyError:
+                _make_room(self._subscriptions(), project, source, subscriber, now)
+        raise errors.StorageUnavailable(
+            f'The subscription of {subscriber} keeps changing; try again'
+        )
+
 
 def _update(
     subscriptions: Collection[Document],
@@ -202,12 +230,6 @@ def _make_room(
     if document is not None:
         raise errors.SubscriptionAlreadyExists(_subscription(document, now))
     subscriptions.delete_one({**holder, Field.EXPIRES: {'$lte': to_date(now)}})
-
-
-def _keeps_changing(subscriber: str) -> errors.StorageUnavailable:
-    return errors.StorageUnavailable(
-        f'The subscription of {subscriber} keeps changing; try again'
-    )
 
 
 def _ttl_fields(ttl: int, now: float) -> Document:
