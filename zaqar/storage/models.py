@@ -155,3 +155,14 @@ class GCReport:
     claims: int = 0
     subscriptions: int = 0
     idempotency_keys: int = 0
+
+    def __add__(self, other: GCReport) -> GCReport:
+        """The counts of two passes (or batches of one) together."""
+        return GCReport(
+            *(
+                mine + theirs
+                for mine, theirs in zip(
+                    dataclasses.astuple(self), dataclasses.astuple(other), strict=True
+                )
+            )
+        )

@@ -189,23 +189,15 @@ class RedisDriver(DataDriver):
         Safe with several collectors at once: each batch is one script, and
         counts only what that script removed.
         """
-        messages = claims = subscriptions = keys = 0
+        total = GCReport()
         while True:
             batch = self.scripts.gc(self.clock.now(), GC_BATCH)
-            messages += batch.messages
-            claims += batch.claims
-            subscriptions += batch.subscriptions
-            keys += batch.idempotency_keys
+            total += batch.removed
             # NOTE: a batch may remove nothing yet make progress (queues whose
             # messages were deleted leave ``due``); one that visited no queue
             # means another collector took the rest.
             if not batch.more_due or not batch.queues:
-                return GCReport(
-                    messages=messages,
-                    claims=claims,
-                    subscriptions=subscriptions,
-                    idempotency_keys=keys,
-                )
+                return total
 
     def close(self) -> None:
         """Close the client's connections (and the sentinels', if any)."""

@@ -136,6 +136,7 @@ from zaqar.common.queue_metadata import DeadLetterPolicy
 from zaqar.storage.idempotency import pack_ids
 from zaqar.storage.idempotency import unpack_ids
 from zaqar.storage.models import Claim
+from zaqar.storage.models import GCReport
 from zaqar.storage.models import IdempotencyKey
 from zaqar.storage.models import Message
 from zaqar.storage.models import MessageSummary
@@ -367,6 +368,16 @@ class GCBatch:
     idempotency_keys: int
     queues: int
     more_due: bool
+
+    @property
+    def removed(self) -> GCReport:
+        """What the call removed (or retired), as gc() reports it."""
+        return GCReport(
+            messages=self.messages,
+            claims=self.claims,
+            subscriptions=self.subscriptions,
+            idempotency_keys=self.idempotency_keys,
+        )
 
 
 class Scripts:

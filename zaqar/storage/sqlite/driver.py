@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sqlite3
@@ -182,7 +183,7 @@ class SqliteDriver(DataDriver):
         while True:
             with self.write() as connection:
                 batch = _delete_expired(connection, now, limit=GC_BATCH)
-            total = _add(total, batch)
+            total += batch
             if _largest(batch) < GC_BATCH:
                 break
         self._last_sweep = now
@@ -233,20 +234,10 @@ def _delete_expired(connection: sqlite3.Connection, now: float, limit: int) -> G
     return GCReport(**counts)
 
 
-def _add(one: GCReport, other: GCReport) -> GCReport:
-    return GCReport(
-        messages=one.messages + other.messages,
-        claims=one.claims + other.claims,
-        subscriptions=one.subscriptions + other.subscriptions,
-        idempotency_keys=one.idempotency_keys + other.idempotency_keys,
-    )
-
-
 def _largest(report: GCReport) -> int:
     """The largest count of a report: a full batch of any kind means more."""
-    return max(
-        report.messages, report.claims, report.subscriptions, report.idempotency_keys
-    )
+    counts: tuple[int, ...] = dataclasses.astuple(report)
+    return max(counts)
 
 
 def _unavailable(ex: sqlite3.Error) -> errors.StorageUnavailable:
