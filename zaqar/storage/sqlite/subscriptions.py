@@ -18,10 +18,13 @@ from zaqar.storage import base
 from zaqar.storage import errors
 from zaqar.storage.models import Metadata
 from zaqar.storage.models import Subscription
+from zaqar.storage.sqlite.common import LIVE
 from zaqar.storage.sqlite.common import Controller
 
 _COLUMNS = 'id, source, subscriber, ttl, updated, options, confirmed'
 _OF_SOURCE = 'project = ? AND source = ?'
+# One subscription of the source, if live; takes the id, project, source, now.
+_LIVE_ONE = f'id = ? AND {_OF_SOURCE} AND {LIVE}'
 
 
 class SubscriptionController(Controller, base.SubscriptionController):
@@ -60,10 +63,10 @@ class SubscriptionController(Controller, base.SubscriptionController):
         """Return the live subscription; SubscriptionDoesNotExist if none."""
         now = self._now()
         with self._driver.read() as connection:
-            row = _live_row(connection, project, source, subscription_id, now)
-        if row is None:
+            found = _live(connection, project, source, subscription_id, now)
+        if found is None:
             raise errors.SubscriptionDoesNotExist(subscription_id)
-        return _subscription(row, now)
+        return found
 
     def update(
         self,
@@ -82,10 +85,10 @@ class SubscriptionController(Controller, base.SubscriptionController):
         if options is not None:
             changes['options'] = json.dumps(options)
         with self._driver.write() as connection:
-            row = _live_row(connection, project, source, subscription_id, now)
-            if row is None:
+            current = _live(connection, project, source, subscription_id, now)
+            if current is None:
                 raise errors.SubscriptionDoesNotExist(subscription_id)
-            if subscriber is not None and subscriber != row[2]:
+            if subscriber is not None and subscriber != current.subscriber:
                 _make_room_for(connection, project, source, subscriber, now)
                 changes['subscriber'] = subscriber
             if changes:
@@ -102,8 +105,7 @@ class SubscriptionController(Controller, base.SubscriptionController):
         now = self._now()
         with self._driver.write() as connection:
             cursor = connection.execute(
-                f'UPDATE subscriptions SET confirmed = ? '
-                f'WHERE id = ? AND {_OF_SOURCE} AND expires > ?',
+                f'UPDATE subscriptions SET confirmed = ? WHERE {_LIVE_ONE}',
                 (int(confirmed), subscription_id, project, source, now),
             )
             if cursor.rowcount == 0:
@@ -138,7 +140,7 @@ class SubscriptionController(Controller, base.SubscriptionController):
         with self._driver.read() as connection:
             rows = connection.execute(
                 f'SELECT {_COLUMNS} FROM subscriptions '
-                f'WHERE {_OF_SOURCE} AND id > ? AND expires > ? ORDER BY id LIMIT ?',
+                f'WHERE {_OF_SOURCE} AND id > ? AND {LIVE} ORDER BY id LIMIT ?',
                 (project, source, marker or '', now, limit),
             ).fetchall()
         return [_subscription(row, now) for row in rows]
@@ -172,19 +174,19 @@ def _make_room_for(
         raise errors.SubscriptionAlreadyExists(_subscription(row, now))
 
 
-def _live_row(
+def _live(
     connection: sqlite3.Connection,
     project: str,
     source: str,
     subscription_id: str,
     now: float,
-) -> tuple[Any, ...] | None:
-    row: tuple[Any, ...] | None = connection.execute(
-        f'SELECT {_COLUMNS} FROM subscriptions '
-        f'WHERE id = ? AND {_OF_SOURCE} AND expires > ?',
+) -> Subscription | None:
+    """The live subscription ``subscription_id`` of the source, or None."""
+    row = connection.execute(
+        f'SELECT {_COLUMNS} FROM subscriptions WHERE {_LIVE_ONE}',
         (subscription_id, project, source, now),
     ).fetchone()
-    return row
+    return None if row is None else _subscription(row, now)
 
 
 def _subscription(row: tuple[Any, ...], now: float) -> Subscription:
