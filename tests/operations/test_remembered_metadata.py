@@ -16,6 +16,7 @@ from oslo_config import cfg
 from zaqar import conf as zaqar_conf
 from zaqar import pipeline
 from zaqar.common.limits import Limits
+from zaqar.operations import Kind
 from zaqar.operations import Operations
 from zaqar.operations.errors import ValidationFailed
 from zaqar.pipeline import loader
@@ -77,13 +78,18 @@ def no_reads_yet() -> None:
     Reads.count = 0
 
 
-def send(ops: Operations, *messages: dict[str, Any], queue: str = 'q') -> list[str]:
+def send(
+    ops: Operations,
+    *messages: dict[str, Any],
+    queue: str = 'q',
+    kind: Kind = Kind.QUEUE,
+) -> list[str]:
     """Post as the HTTP transport does: target, then post with the size."""
     document = {'messages': list(messages)}
     size = len(json.dumps(document))
-    target = ops.messages.target(queue, PROJECT)
+    target = ops.of(kind).messages.target(queue, PROJECT)
     assert size <= target.body_limit.size
-    return ops.messages.post(target, document, CLIENT, body_size=size)
+    return ops.of(kind).messages.post(target, document, CLIENT, body_size=size)
 
 
 def set_metadata(ops: Operations, name: str, value: object) -> None:
@@ -178,3 +184,19 @@ def test_storage_without_checked_posts_reads_metadata_for_every_post(
     # refused by the stage before anything is stored, and reads; from then
     # on every post reads.
     assert Reads.count == 3
+
+
+def test_queues_and_topics_share_one_memory_and_stay_apart(
+    ops: Operations,
+) -> None:
+    # One memory per process, so that its budget is the process's.
+    assert ops.queue_kind.messages._memory is ops.topic_kind.messages._memory
+    ops.queues.create('q', PROJECT, {'_default_message_ttl': 120})
+
+    for _ in range(2):
+        (queued,) = send(ops, {'body': 1})
+        (published,) = send(ops, {'body': 1}, kind=Kind.TOPIC)
+
+        assert ttl_of(ops, queued) == 120
+        topic_message = ops.of(Kind.TOPIC).messages.get('q', PROJECT, published)
+        assert topic_message.ttl == Limits().default_message_ttl

@@ -26,6 +26,7 @@ from zaqar.operations.confirmations import OutboxConfirmations
 from zaqar.operations.health import HealthOperations
 from zaqar.operations.kinds import Kind
 from zaqar.operations.messages import MessageOperations
+from zaqar.operations.posting import MetadataMemory
 from zaqar.operations.queues import QueueOperations
 from zaqar.operations.sharing import SharingOperations
 from zaqar.operations.subscriptions import Confirmations
@@ -61,12 +62,13 @@ class KindOperations:
         storage: DataDriver,
         validator: Validator,
         confirmations: Confirmations | None,
+        memory: MetadataMemory,
     ) -> KindOperations:
         """The operations of ``kind`` in front of ``storage``."""
         return cls(
             kind,
             QueueOperations(storage, validator, kind),
-            MessageOperations(storage, validator, kind),
+            MessageOperations(storage, validator, kind, memory),
             ClaimOperations(storage, validator, kind),
             SubscriptionOperations(storage, validator, kind, confirmations),
         )
@@ -112,12 +114,15 @@ class Operations:
         confirmations: Confirmations | None = None
         if require_confirmation:
             confirmations = OutboxConfirmations(pipeline.unwrapped(storage), sharing)
+        # One memory for queues and topics: its keys are storage projects,
+        # which keep the two apart, and its budget is the process's.
+        memory = MetadataMemory()
         return cls(
             queue_kind=KindOperations.build(
-                Kind.QUEUE, storage, validator, confirmations
+                Kind.QUEUE, storage, validator, confirmations, memory
             ),
             topic_kind=KindOperations.build(
-                Kind.TOPIC, storage, validator, confirmations
+                Kind.TOPIC, storage, validator, confirmations, memory
             ),
             health=HealthOperations(storage),
             sharing=sharing,

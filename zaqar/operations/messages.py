@@ -43,16 +43,23 @@ class MessageOperations:
     Args:
         storage: The storage stack (pipeline and driver).
         validator: Checks requests against the configured limits.
+        kind: Queues, or topics.
+        memory: The process's remembered metadata, shared by both kinds so
+            that its budget is the process's (a new one when None).
     """
 
     def __init__(
-        self, storage: DataDriver, validator: Validator, kind: Kind = Kind.QUEUE
+        self,
+        storage: DataDriver,
+        validator: Validator,
+        kind: Kind = Kind.QUEUE,
+        memory: MetadataMemory | None = None,
     ) -> None:
         self._queues = storage.queues
         self._messages = storage.messages
         self._validator = validator
         self._kind = kind
-        self._memory = MetadataMemory()
+        self._memory = MetadataMemory() if memory is None else memory
 
     def target(self, queue: str, project: str) -> PostTarget:
         """What the queue's metadata decides about posting to it.
