@@ -53,14 +53,22 @@ local function subscription_view(id, s)
   return {id, s.subscriber, s.ttl, num(s.updated), s.options, s.confirmed}
 end
 
+-- Free ``subscriber`` for other subscriptions if subscription ``id`` has
+-- it; when another one has it, that one keeps it.
+local function release_subscriber(q, id, subscriber)
+  if redis.call('HGET', q.subscribers, subscriber) == id then
+    redis.call('HDEL', q.subscribers, subscriber)
+  end
+end
+
 -- Remove subscription ``id`` from every key; ``s`` is its record (nil
 -- when the record is gone: then only the indexes hold the id).
 local function remove_subscription(q, id, s)
   redis.call('HDEL', q.subscriptions, id)
   redis.call('ZREM', q.subscription_ids, id)
   redis.call('ZREM', q.subscription_expiry, id)
-  if s and redis.call('HGET', q.subscribers, s.subscriber) == id then
-    redis.call('HDEL', q.subscribers, s.subscriber)
+  if s then
+    release_subscriber(q, id, s.subscriber)
   end
 end
 

@@ -17,9 +17,7 @@ if ARGV[6] == '1' and subscriber ~= s.subscriber then
   if holder then
     return {'exists', subscription_view(holder, held)}
   end
-  if redis.call('HGET', Q.subscribers, s.subscriber) == id then
-    redis.call('HDEL', Q.subscribers, s.subscriber)
-  end
+  release_subscriber(Q, id, s.subscriber)
   redis.call('HSET', Q.subscribers, subscriber, id)
   s.subscriber = subscriber
 end
