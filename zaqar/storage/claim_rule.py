@@ -1,10 +1,11 @@
-"""The claim rule of claim-checked bulk deletes, shared by the drivers.
+"""The claim rule of message deletes, shared by the drivers.
 
-``MessageController.delete_many`` with ``claim_ids`` deletes a message only
-if one of the given claims holds it, by the rule a single delete with
-``claim_id`` applies. Drivers read each listed message's claim state in
-their own way (the Redis driver checks it in Lua); this module says what
-that state allows, so that the drivers that check in Python agree.
+``MessageController.delete`` deletes a message under a live claim only
+given that claim (or a claim the message records), and ``delete_many`` with
+``claim_ids`` deletes a message only if one of the given claims holds it, by
+the same rule. Drivers read each message's claim state in their own way (the
+Redis driver checks it in Lua); this module says what that state allows, so
+that the drivers that check in Python agree.
 """
 
 from __future__ import annotations
@@ -54,6 +55,15 @@ def refusal(
     if state.claimed:
         return errors.MessageIsClaimed(message_id)
     return errors.MessageNotClaimed(message_id)
+
+
+def delete_refusal(
+    message_id: str, state: ClaimState, claim_id: str | None
+) -> errors.NotPermitted | None:
+    """The error deleting the message with ``claim_id`` (None: none) meets."""
+    if claim_id is not None:
+        return refusal(message_id, state, (claim_id,))
+    return errors.MessageIsClaimed(message_id) if state.claimed else None
 
 
 def check_held(

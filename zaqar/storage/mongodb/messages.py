@@ -166,11 +166,13 @@ class MessageController(Controller, base.MessageController):
             )
             if found is None:
                 return
-            if is_claimed(found, to_date(now)):
-                raise errors.MessageIsClaimed(message_id)
-            if claim_key is not None:
-                raise errors.MessageNotClaimed(message_id)
-            # Unclaimed now, claimed at the delete: released in between; retry.
+            error = claim_rule.delete_refusal(
+                message_id, _claim_state(found, now), claim_id
+            )
+            if error is not None:
+                raise error
+            # Allowed now, refused at the delete: its claim changed in
+            # between; retry.
         raise errors.StorageUnavailable(f'Message {message_id} keeps changing')
 
     @translate_errors
@@ -217,11 +219,7 @@ class MessageController(Controller, base.MessageController):
             {MessageField.CLAIM_ID: 1, MessageField.CLAIM_EXPIRES: 1},
         )
         return {
-            document['_id'].hex(): claim_rule.ClaimState(
-                recorded=_recorded_claim(document),
-                claimed=is_claimed(document, to_date(now)),
-            )
-            for document in documents
+            document['_id'].hex(): _claim_state(document, now) for document in documents
         }
 
     def _delete_held(
@@ -456,10 +454,13 @@ def _new_document(
     return document
 
 
-def _recorded_claim(document: Document) -> str | None:
-    """The id of the claim a message document records, if any."""
+def _claim_state(document: Document, now: float) -> claim_rule.ClaimState:
+    """The claim state of a live message document at ``now``."""
     claim_key = document.get(MessageField.CLAIM_ID)
-    return None if claim_key is None else bytes(claim_key).hex()
+    return claim_rule.ClaimState(
+        recorded=None if claim_key is None else bytes(claim_key).hex(),
+        claimed=is_claimed(document, to_date(now)),
+    )
 
 
 def _in_queue(project: str, queue: str) -> Document:

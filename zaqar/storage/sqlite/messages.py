@@ -147,7 +147,10 @@ class MessageController(Controller, base.MessageController):
             ).fetchone()
             if row is None:
                 return
-            _check_claim(message_id, claim_id, recorded=row[0], live=row[1] > now)
+            state = claim_rule.ClaimState(recorded=row[0], claimed=row[1] > now)
+            error = claim_rule.delete_refusal(message_id, state, claim_id)
+            if error is not None:
+                raise error
             connection.execute('DELETE FROM messages WHERE id = ?', (message_id,))
 
     def delete_many(
@@ -270,19 +273,6 @@ def _insert(
         ],
     )
     return message_ids
-
-
-def _check_claim(
-    message_id: str, claim_id: str | None, recorded: str | None, live: bool
-) -> None:
-    """Raise unless a message in this claim state may be deleted."""
-    if claim_id is not None and claim_id == recorded:
-        # Its live claim, or an expired one nobody released or replaced.
-        return
-    if live:
-        raise errors.MessageIsClaimed(message_id)
-    if claim_id is not None:
-        raise errors.MessageNotClaimed(message_id)
 
 
 def _claim_states(
