@@ -264,22 +264,22 @@ class MessageOperations:
         message can have gives an empty page, as upstream answers.
         """
         self._validator.message_listing(limit)
-        scope = self._kind.scope(project)
-        if not include_delayed and not self._is_delay_queue(queue, scope):
-            include_delayed = True
         parsed = parse_marker(marker)
         if isinstance(parsed, _InvalidMarker):
             return Page([])
-        messages = self._messages.list(
-            queue,
-            scope,
-            client_id,
-            marker=parsed,
-            limit=limit or DEFAULT_MESSAGE_PAGE,
-            echo=bool(echo),
-            include_claimed=bool(include_claimed),
-            include_delayed=bool(include_delayed),
-        )
+        with storage_project(self._kind, project) as scope:
+            if not include_delayed and not self._is_delay_queue(queue, scope):
+                include_delayed = True
+            messages = self._messages.list(
+                queue,
+                scope,
+                client_id,
+                marker=parsed,
+                limit=limit or DEFAULT_MESSAGE_PAGE,
+                echo=bool(echo),
+                include_claimed=bool(include_claimed),
+                include_delayed=bool(include_delayed),
+            )
         if not messages:
             return Page(messages)
         given = {
