@@ -68,11 +68,17 @@ _CONTENT_LENGTH = re.compile(
 )
 _TRANSFER_ENCODING = re.compile(rb'^transfer-encoding[ \t]*:', re.I | re.M)
 _CHUNKED = re.compile(rb'^transfer-encoding[ \t]*:.*chunked', re.I | re.M)
+_CHUNK_SIZE = re.compile(rb'[0-9a-fA-F]+')
 
 
 @dataclasses.dataclass
 class _Request:
     """The bytes of one request as they arrive, and whether it is whole.
+
+    Each arrival is scanned once (for the end of the head, then for the
+    next chunks), never the whole request again: a client trickling its
+    request a byte at a time would otherwise cost the event loop time
+    quadratic in its size.
 
     Attributes:
         deadline: When the client must have sent it all.
@@ -85,53 +91,76 @@ class _Request:
     deadline: float
     body_limit: int
     data: bytearray = dataclasses.field(default_factory=bytearray)
+    # Where the body starts, once the head has arrived.
+    _body_start: int | None = dataclasses.field(default=None, init=False)
+    # The body size to wait for; None for a chunked body.
+    _expected: int | None = dataclasses.field(default=0, init=False)
+    # How far the head's end was looked for, or the chunks walked.
+    _scanned: int = dataclasses.field(default=0, init=False)
 
     def is_whole(self) -> bool:
-        """Tell whether a thread can serve the request without waiting.
-
-        Whatever gunicorn's parser refuses at once (two lengths, a length
-        and a coding, a length that is no number) is handed over at once.
-        """
-        end = _HEAD_END.search(self.data)
-        if end is None:
-            return len(self.data) > HEAD_LIMIT
-        head = bytes(self.data[: end.start()])
-        body = bytes(self.data[end.end() :])
-        lengths = _CONTENT_LENGTH.findall(head)
-        if _TRANSFER_ENCODING.search(head):
-            if lengths or not _CHUNKED.search(head):
-                return True
-            return len(body) > self.body_limit or _chunked_body_is_whole(body)
-        if not lengths:
+        """Tell whether a thread can serve the request without waiting."""
+        if self._body_start is None:
+            # A head end is at most 4 bytes: one not found by the last scan
+            # starts in its last 3 bytes at the earliest.
+            end = _HEAD_END.search(self.data, max(0, self._scanned - 3))
+            if end is None:
+                self._scanned = len(self.data)
+                return len(self.data) > HEAD_LIMIT
+            self._body_start = self._scanned = end.end()
+            self._expected = _body_to_wait_for(
+                bytes(self.data[: end.start()]), self.body_limit
+            )
+        body_size = len(self.data) - self._body_start
+        if self._expected is not None:
+            return body_size >= self._expected
+        if body_size > self.body_limit:
             return True
-        if len(lengths) > 1 or not lengths[0].isdigit():
-            return True
-        declared = int(lengths[0])
-        return declared > self.body_limit or len(body) >= declared
+        whole, self._scanned = _walk_chunks(self.data, self._scanned)
+        return whole
 
 
-def _chunked_body_is_whole(body: bytes) -> bool:
-    """Tell whether a chunked body holds its last chunk and trailers.
+def _body_to_wait_for(head: bytes, body_limit: int) -> int | None:
+    """The body size to wait for after ``head``; None for a chunked body.
+
+    Whatever gunicorn's parser refuses at once (two lengths, a length and a
+    coding, a length that is no number) waits for nothing, as does a body
+    declared larger than the application reads.
+    """
+    lengths = _CONTENT_LENGTH.findall(head)
+    if _TRANSFER_ENCODING.search(head):
+        if lengths or not _CHUNKED.search(head):
+            return 0
+        return None
+    if len(lengths) != 1 or not lengths[0].isdigit():
+        return 0
+    declared = int(lengths[0])
+    return 0 if declared > body_limit else declared
+
+
+def _walk_chunks(data: bytearray, position: int) -> tuple[bool, int]:
+    """Walk the chunks from ``position``: is the body whole, where to resume.
 
     A body that cannot be parsed counts as whole: the thread's parser
     refuses it at once, without waiting.
     """
-    position = 0
     while True:
-        line_end = body.find(b'\r\n', position)
+        line_end = data.find(b'\r\n', position)
         if line_end < 0:
-            return False
-        size_text = body[position:line_end].split(b';', 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            return True
+            return False, position
+        size_text = bytes(data[position:line_end].split(b';', 1)[0].strip())
+        # Hex digits only, as gunicorn's parser takes: int() would also
+        # take a sign (a negative size would walk backwards, forever).
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            return True, position
+        size = int(size_text, 16)
         if size == 0:
             # The trailer section ends with an empty line.
-            return body.find(b'\r\n\r\n', line_end) >= 0
-        position = line_end + 2 + size + 2
-        if position > len(body):
-            return False
+            return data.find(b'\r\n\r\n', line_end) >= 0, position
+        following = line_end + 2 + size + 2
+        if following > len(data):
+            return False, position
+        position = following
 
 
 # What the error answers gunicorn writes itself (for requests it cannot
@@ -206,9 +235,9 @@ class BufferingThreadWorker(ThreadWorker):
             return
         try:
             client_sock, client_addr = listener.accept()
-        except BlockingIOError:
-            return
         except OSError:
+            # Nothing to accept after all (BlockingIOError), or the client
+            # already left.
             return
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())
