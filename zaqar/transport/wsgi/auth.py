@@ -60,6 +60,13 @@ _LOCATION_KEY = 'zaqar.location'
 # Set once a request got past keystonemiddleware.
 _REACHED_KEY = 'zaqar.past_auth_token'
 
+# The headers naming the project of an unauthenticated or signed request,
+# the first present winning, and the WSGI environ keys they arrive under.
+PROJECT_HEADERS = ('X-Project-ID', 'X-Tenant-Id', 'X-Tenant')
+_PROJECT_ENVIRON_KEYS = tuple(
+    'HTTP_' + header.upper().replace('-', '_') for header in PROJECT_HEADERS
+)
+
 # Paths answered without credentials, whatever the strategy.
 PUBLIC_PATHS = frozenset({'/', '/v2/openapi.json'})
 
@@ -151,15 +158,15 @@ class PublicOrSigned:
             # NOTE: no roles: what a signed request may do is what the
             # signature grants, checked before anything else runs.
             environ[IDENTITY_KEY] = Identity(
-                Method.SIGNED_URL, project_id=_header_project(environ)
+                Method.SIGNED_URL, project_id=header_project(environ)
             )
             return self._app(environ, start_response)
         return self._authenticated(environ, start_response)
 
 
-def _header_project(environ: dict[str, Any]) -> str | None:
-    """The project header, as the request checks read it without auth."""
-    for key in ('HTTP_X_PROJECT_ID', 'HTTP_X_TENANT_ID', 'HTTP_X_TENANT'):
+def header_project(environ: dict[str, Any]) -> str | None:
+    """The project a request's headers name: the first of PROJECT_HEADERS."""
+    for key in _PROJECT_ENVIRON_KEYS:
         value = environ.get(key)
         if value is not None:
             return str(value)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,6 @@ from zaqar.transport.wsgi import errors
 LOG = logging.getLogger(__name__)
 
 FORM_MEDIA_TYPE = 'application/x-www-form-urlencoded'
-PROJECT_HEADERS = ('X-Project-ID', 'X-Tenant-Id', 'X-Tenant')
 _CONTROL_CHARACTERS = re.compile('[\x00-\x1f\x7f]')
 
 Check = Callable[[falcon.Request, dict[str, Any], Validator], None]
@@ -80,20 +78,11 @@ def require_client_id(
         raise falcon.HTTPBadRequest(title=str(ex)) from None
 
 
-def project_header(req: falcon.Request) -> str | None:
-    """Return the request's project: the first of PROJECT_HEADERS present."""
-    for header in PROJECT_HEADERS:
-        project = req.get_header(header)
-        if project is not None:
-            return project
-    return None
-
-
 def identity_from_headers(req: falcon.Request) -> Identity:
     """The caller as its headers say, trusted as sent (``noauth``)."""
     return Identity(
         Method.HEADERS,
-        project_id=project_header(req),
+        project_id=auth.header_project(req.env),
         roles=split_roles(req.get_header('X-Roles')),
         user_id=req.get_header('X-User-Id'),
     )
@@ -184,7 +173,7 @@ class RequestId:
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Give the request its id, or keep the one the WSGI layers gave."""
         req.context.request_id = (
-            req.env.get(auth.REQUEST_ID_KEY) or f'req-{uuid.uuid4()}'
+            req.env.get(auth.REQUEST_ID_KEY) or auth.new_request_id()
         )
 
     def process_response(
@@ -195,7 +184,7 @@ class RequestId:
         req_succeeded: bool,
     ) -> None:
         """Send the id back, on errors too."""
-        resp.set_header('x-openstack-request-id', req.context.request_id)
+        resp.set_header(auth.REQUEST_ID_HEADER, req.context.request_id)
 
 
 class RequestChecks:
