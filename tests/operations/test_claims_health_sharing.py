@@ -126,6 +126,8 @@ def test_without_a_secret_nothing_is_signed_or_verified(storage: SqliteDriver) -
     ops = Operations.build(storage, Limits(), signing_secret=None)
     with pytest.raises(ValidationFailed, match='secret_key'):
         ops.sharing.sign('q', PROJECT, {})
+    with pytest.raises(ValidationFailed, match='secret_key'):
+        ops.sharing.grant(['/v2/queues/q'], ['PUT'], PROJECT, ops.sharing.expiry_in(60))
     assert not ops.sharing.verify(
         '0' * 64, '2100-01-01T00:00:00', [], [], 'p', 'GET', '/'
     )

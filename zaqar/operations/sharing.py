@@ -31,6 +31,14 @@ class SharingOperations:
     def _now(self) -> datetime.datetime:
         return datetime.datetime.fromtimestamp(self._clock.now(), datetime.UTC)
 
+    def _signing_secret(self) -> str:
+        """The secret to sign with; refuses when none is configured."""
+        if not self._secret:
+            raise ValidationFailed(
+                "The `key` can't be None: this server has no [signed_url] secret_key."
+            )
+        return self._secret
+
     def sign(self, queue: str, project: str, document: object) -> tuple[Grant, str]:
         """Sign the grant ``document`` asks for on ``queue``.
 
@@ -43,14 +51,11 @@ class SharingOperations:
             ValidationFailed: No secret is configured, or the document
                 breaks a rule of the share request.
         """
-        if not self._secret:
-            raise ValidationFailed(
-                "The `key` can't be None: this server has no [signed_url] secret_key."
-            )
+        secret = self._signing_secret()
         grant = signed_url.grant_from_body(
             document, f'{QUEUES_PREFIX}/{queue}', project, self._now()
         )
-        return grant, grant.signature(self._secret)
+        return grant, grant.signature(secret)
 
     def grant(
         self,
@@ -64,12 +69,9 @@ class SharingOperations:
         Raises:
             ValidationFailed: No secret is configured.
         """
-        if not self._secret:
-            raise ValidationFailed(
-                "The `key` can't be None: this server has no [signed_url] secret_key."
-            )
+        secret = self._signing_secret()
         grant = Grant.of(paths, methods, project, expires)
-        return grant, grant.signature(self._secret)
+        return grant, grant.signature(secret)
 
     def expiry_in(self, seconds: float) -> datetime.datetime:
         """The time ``seconds`` from now, on the service's clock."""
