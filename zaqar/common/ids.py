@@ -51,8 +51,7 @@ def new_ordered_id(now: float) -> str:
     random, so listings ordered by id follow creation order (within a
     millisecond, in no particular order). ``now`` is the driver clock's.
     """
-    millis = int(now * 1000) & 0xFFFF_FFFF_FFFF
-    return f'{millis:012x}{os.urandom(_ORDERED_RANDOM_BYTES).hex()}'
+    return new_ordered_ids(1, now)[0]
 
 
 def new_ordered_ids(count: int, now: float) -> list[str]:
