@@ -96,10 +96,7 @@ class MessageController(Controller, base.MessageController):
         outcome = self._scripts.delete_message(
             project, queue, self._now(), message_id, claim_id
         )
-        if outcome is DeleteOutcome.CLAIMED:
-            raise errors.MessageIsClaimed(message_id)
-        if outcome is DeleteOutcome.NOT_CLAIMED:
-            raise errors.MessageNotClaimed(message_id)
+        _raise_refusal(outcome, message_id)
 
     def delete_many(
         self,
@@ -119,10 +116,7 @@ class MessageController(Controller, base.MessageController):
         deleted = self._scripts.delete_messages(
             project, queue, self._now(), message_ids, quoted
         )
-        if deleted.outcome is DeleteOutcome.CLAIMED:
-            raise errors.MessageIsClaimed(deleted.message_id)
-        if deleted.outcome is DeleteOutcome.NOT_CLAIMED:
-            raise errors.MessageNotClaimed(deleted.message_id)
+        _raise_refusal(deleted.outcome, deleted.message_id)
 
     def pop(self, queue: str, limit: int, project: str) -> list[Message]:
         """Remove and return up to ``limit`` unclaimed messages, oldest first."""
@@ -169,3 +163,11 @@ class MessageController(Controller, base.MessageController):
                 break
             after = batch.resume_after
         return found
+
+
+def _raise_refusal(outcome: DeleteOutcome, message_id: str) -> None:
+    """Raise the error of a delete script that refused ``message_id``."""
+    if outcome is DeleteOutcome.CLAIMED:
+        raise errors.MessageIsClaimed(message_id)
+    if outcome is DeleteOutcome.NOT_CLAIMED:
+        raise errors.MessageNotClaimed(message_id)

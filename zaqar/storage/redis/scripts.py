@@ -596,7 +596,6 @@ class Scripts:
 
         With ``expected`` None the metadata is replaced unconditionally.
         """
-        condition = ('0', '') if expected is None else ('1', expected)
         reply = self._run(
             Lua.SET_METADATA,
             project,
@@ -604,7 +603,7 @@ class Scripts:
             now,
             dump_json(metadata),
             *_policy_arguments(metadata),
-            *condition,
+            *_optional(expected),
         )
         outcome = MetadataOutcome(text(reply[0]))
         if outcome is MetadataOutcome.CONFLICT:
