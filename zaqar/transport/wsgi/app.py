@@ -92,11 +92,7 @@ def create_app(
     if conf is None:
         conf = zaqar_conf.new_conf()
     zaqar_conf.check_values(conf)
-    authorizer = policy.Authorizer(conf)
-    try:
-        authorizer.load()
-    except policy.InvalidPolicyFile as ex:
-        raise zaqar_conf.InvalidOption(str(ex)) from None
+    authorizer = auth.load_authorizer(conf)
     if storage is not None:
         return _build(conf, storage, authorizer)
     owned = bootstrap.load_storage(conf)

@@ -434,14 +434,24 @@ def check_configuration(conf: cfg.ConfigOpts) -> None:
     Raises:
         InvalidOption: Says what is wrong.
     """
+    load_authorizer(conf)
+    strategy = default_conf.strategy(conf.auth_strategy)
+    if strategy != default_conf.NOAUTH:
+        _authentication(_nothing, conf, strategy)
+
+
+def load_authorizer(conf: cfg.ConfigOpts) -> policy.Authorizer:
+    """The policy of ``conf``, its files read once now.
+
+    Raises:
+        InvalidOption: A policy file is missing or invalid.
+    """
     authorizer = policy.Authorizer(conf)
     try:
         authorizer.load()
     except policy.InvalidPolicyFile as ex:
         raise zaqar_conf.InvalidOption(str(ex)) from None
-    strategy = default_conf.strategy(conf.auth_strategy)
-    if strategy != default_conf.NOAUTH:
-        _authentication(_nothing, conf, strategy)
+    return authorizer
 
 
 def _nothing(
