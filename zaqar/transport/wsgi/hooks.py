@@ -27,6 +27,7 @@ from zaqar.transport.identity import Method
 from zaqar.transport.identity import split_roles
 from zaqar.transport.wsgi import auth
 from zaqar.transport.wsgi import errors
+from zaqar.transport.wsgi import media
 
 LOG = logging.getLogger(__name__)
 
@@ -40,8 +41,7 @@ def reject_form_urlencoded(
     req: falcon.Request, params: dict[str, Any], validator: Validator
 ) -> None:
     """Refuse form-encoded bodies: every endpoint speaks JSON."""
-    media_type = (req.content_type or '').split(';', 1)[0].strip().lower()
-    if req.content_length and media_type == FORM_MEDIA_TYPE:
+    if req.content_length and media.media_type(req) == FORM_MEDIA_TYPE:
         raise falcon.HTTPBadRequest(
             title='Invalid Content-Type',
             description=f'Content-Type "{FORM_MEDIA_TYPE}" is not supported; '

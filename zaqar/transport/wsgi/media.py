@@ -24,6 +24,11 @@ SMALL_DOCUMENT = BodyLimit(
 _CHUNK_SIZE = 64 * 1024
 
 
+def media_type(req: falcon.Request) -> str:
+    """The request's Content-Type without parameters, lowercase; '' if none."""
+    return (req.content_type or '').split(';', 1)[0].strip().lower()
+
+
 def read_body(req: falcon.Request, limit: BodyLimit) -> bytes:
     """Read at most ``limit.size`` bytes of the request body.
 

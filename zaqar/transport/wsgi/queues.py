@@ -101,8 +101,7 @@ class QueueItem(Resource):
         limit = self._of_kind.containers.patch_limit
         if req.content_length is not None and req.content_length > limit.size:
             raise limit.refusal()
-        media_type = (req.content_type or '').split(';', 1)[0].strip().lower()
-        if media_type != JSON_PATCH_MEDIA_TYPE:
+        if media.media_type(req) != JSON_PATCH_MEDIA_TYPE:
             raise falcon.HTTPUnsupportedMediaType(
                 description=f'Accepted media type for PATCH: {JSON_PATCH_MEDIA_TYPE}.',
                 headers={'Accept-Patch': JSON_PATCH_MEDIA_TYPE},
