@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.conftest import Config
+from tests.server.conftest import write_config
 from zaqar import conf as zaqar_conf
 from zaqar.common.clock import ManualClock
 from zaqar.storage.base import DataDriver
@@ -24,18 +26,7 @@ from zaqar.transport.wsgi.app import create_app
 
 from ..contract import drivers
 
-Sections = dict[str, dict[str, object]]
-
-
-def write_ini(path: Path, sections: Sections) -> Path:
-    """Write an oslo.config file."""
-    lines = []
-    for group, options in sections.items():
-        lines.append(f'[{group}]')
-        lines.extend(f'{key} = {value}' for key, value in options.items())
-        lines.append('')
-    path.write_text('\n'.join(lines))
-    return path
+Sections = Config
 
 
 class AppFactory:
@@ -52,7 +43,7 @@ class AppFactory:
 
     def __call__(self, sections: Sections) -> App:
         self._count += 1
-        path = write_ini(self._tmp_path / f'zaqar-{self._count}.conf', sections)
+        path = write_config(self._tmp_path / f'zaqar-{self._count}.conf', sections)
         conf = zaqar_conf.new_conf(['--config-file', str(path)])
         return create_app(conf, storage=self._storage)
 

@@ -66,7 +66,9 @@ class Server:
         self.url = url
         self.log = log
 
-    def headers(self, project: str = 'project-a', client_id: str | None = None) -> dict:
+    def headers(
+        self, project: str = 'project-a', client_id: str | None = None
+    ) -> dict[str, str]:
         """Headers every v2 request needs."""
         return {
             'Client-ID': client_id or str(uuid.uuid4()),
