@@ -56,19 +56,33 @@ def _subscription_relations() -> dict[str, Any]:
     }
 
 
-def _topic_relations() -> dict[str, Any]:
-    topic = '/v2/topics/{topic_name}'
-    topic_vars = {'topic_name': 'param/topic_name'}
+def _container_relations(noun: str) -> dict[str, Any]:
+    """The relations queues and topics share: listing, item, stats, purge.
+
+    Args:
+        noun: ``queue`` or ``topic``.
+    """
+    collection = f'/v2/{noun}s'
+    item = f'{collection}/{{{noun}_name}}'
+    item_vars = _params(f'{noun}_name')
     return {
-        'rel/topics': _relation(
-            '/v2/topics{?marker,limit,detailed}',
+        f'rel/{noun}s': _relation(
+            f'{collection}{{?marker,limit,detailed}}',
             _params('marker', 'limit', 'detailed'),
             ['GET'],
         ),
-        'rel/topic': _relation(topic, topic_vars, ['GET', 'HEAD', 'PUT', 'DELETE']),
-        'rel/topic_patch': _relation(topic, topic_vars, ['PATCH']),
-        'rel/topic_stats': _relation(f'{topic}/stats', topic_vars, ['GET']),
-        'rel/topic_purge': _relation(f'{topic}/purge', topic_vars, ['POST']),
+        f'rel/{noun}': _relation(item, item_vars, ['GET', 'HEAD', 'PUT', 'DELETE']),
+        f'rel/{noun}_patch': _relation(item, item_vars, ['PATCH']),
+        f'rel/{noun}_stats': _relation(f'{item}/stats', item_vars, ['GET']),
+        f'rel/{noun}_purge': _relation(f'{item}/purge', item_vars, ['POST']),
+    }
+
+
+def _topic_relations() -> dict[str, Any]:
+    topic = '/v2/topics/{topic_name}'
+    topic_vars = _params('topic_name')
+    return {
+        **_container_relations('topic'),
         'rel/topic_messages': _relation(
             f'{topic}/messages', topic_vars, ['GET', 'POST', 'DELETE']
         ),
@@ -82,15 +96,7 @@ def build(admin_mode: bool) -> dict[str, Any]:
     """Return the home document; admin relations only in admin mode."""
     post = {'accept-post': ['application/json']}
     resources = {
-        'rel/queues': _relation(
-            '/v2/queues{?marker,limit,detailed}',
-            _params('marker', 'limit', 'detailed'),
-            ['GET'],
-        ),
-        'rel/queue': _relation(_QUEUE, _QUEUE_VARS, ['GET', 'HEAD', 'PUT', 'DELETE']),
-        'rel/queue_patch': _relation(_QUEUE, _QUEUE_VARS, ['PATCH']),
-        'rel/queue_stats': _relation(f'{_QUEUE}/stats', _QUEUE_VARS, ['GET']),
-        'rel/queue_purge': _relation(f'{_QUEUE}/purge', _QUEUE_VARS, ['POST']),
+        **_container_relations('queue'),
         'rel/queue_share': _relation(f'{_QUEUE}/share', _QUEUE_VARS, ['POST']),
         'rel/messages': _relation(
             f'{_QUEUE}/messages{{?marker,limit,echo,include_claimed}}',
