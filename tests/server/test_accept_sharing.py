@@ -34,14 +34,14 @@ def socket_inodes(pid: int) -> set[str]:
     return inodes
 
 
-def accepted_connections(port: int) -> dict[str, int]:
-    """Inode -> 1 for each established connection accepted on ``port``."""
-    found: dict[str, int] = {}
+def accepted_connections(port: int) -> set[str]:
+    """The socket inodes of the established connections accepted on ``port``."""
+    found = set()
     for line in Path('/proc/net/tcp').read_text().splitlines()[1:]:
         fields = line.split()
         local_port = int(fields[1].rsplit(':', 1)[1], 16)
         if local_port == port and fields[3] == ESTABLISHED:
-            found[fields[9]] = 1
+            found.add(fields[9])
     return found
 
 
@@ -66,9 +66,7 @@ def test_a_burst_of_connections_is_shared_by_the_workers(tmp_path: Path) -> None
             response.read()
             assert response.status == 204
         accepted = accepted_connections(port)
-        held = [
-            len(socket_inodes(pid) & accepted.keys()) for pid in worker_pids(server)
-        ]
+        held = [len(socket_inodes(pid) & accepted) for pid in worker_pids(server)]
     finally:
         for client in clients:
             client.close()

@@ -23,6 +23,7 @@ import requests
 from tests.functional import isolation
 from tests.functional.isolation import Reply
 from tests.server import receivers
+from tests.server.conftest import Config
 from tests.server.conftest import Server
 from tests.server.conftest import start_server
 from tests.server.conftest import store_config
@@ -51,7 +52,7 @@ def isolated(
     tmp_path_factory: pytest.TempPathFactory, store_name: str
 ) -> Iterator[Server]:
     """A server serving every route (health, share) and notifying."""
-    config = {
+    config: Config = {
         **store_config(store_name),
         'DEFAULT': {'admin_mode': True},
         'signed_url': {'secret_key': SECRET},

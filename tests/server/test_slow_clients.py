@@ -70,10 +70,10 @@ SLOW_BODY = (
 )
 
 
-# The same body with Content-Length before another header: the worker
-# recognises Content-Length only on the last header line (its pattern ends
-# at "$" with a "\r" in the way), so it hands the request to a thread
-# before the body arrives, and the thread waits for it.
+# The same body with Content-Length before another header, where its line
+# ends in "\r\n" rather than at the end of the head: a worker that missed
+# it there would hand the request to a thread before the body arrived, and
+# the thread would wait for it.
 SLOW_BODY_LENGTH_FIRST = (
     b'POST /v2/queues/slow/messages HTTP/1.1\r\nHost: zaqar\r\n'
     b'Content-Length: 100000\r\nContent-Type: application/json\r\n'
