@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from zaqar.operations.health import HealthReport
+from zaqar.operations.health import MessageVolume
 from zaqar.operations.kinds import Kind
 from zaqar.operations.paging import Page
 from zaqar.operations.queues import QueueListing
@@ -140,13 +141,14 @@ def _summary(record: MessageSummary, queue: str, kind: Kind) -> Document:
     }
 
 
+def _counts(record: QueueStats | MessageVolume) -> Document:
+    """The ``free``, ``claimed`` and ``total`` message counts."""
+    return {'free': record.free, 'claimed': record.claimed, 'total': record.total}
+
+
 def stats(record: QueueStats, queue: str, kind: Kind = Kind.QUEUE) -> Document:
     """Return the wire form of queue (or topic) statistics."""
-    counts: Document = {
-        'free': record.free,
-        'claimed': record.claimed,
-        'total': record.total,
-    }
+    counts = _counts(record)
     if record.total and record.oldest is not None and record.newest is not None:
         counts['oldest'] = _summary(record.oldest, queue, kind)
         counts['newest'] = _summary(record.newest, queue, kind)
@@ -225,13 +227,8 @@ def posted(queue: str, ids: list[str], kind: Kind = Kind.QUEUE) -> tuple[str, Do
 def health(report: HealthReport) -> Document:
     """Return the detailed health document."""
     document: Document = {'storage_reachable': report.storage_reachable}
-    volume = report.message_volume
-    if volume is not None:
-        document['message_volume'] = {
-            'free': volume.free,
-            'claimed': volume.claimed,
-            'total': volume.total,
-        }
+    if report.message_volume is not None:
+        document['message_volume'] = _counts(report.message_volume)
     return document
 
 
