@@ -234,27 +234,38 @@ def test_an_unknown_stage_stops_startup(tmp_path: Path) -> None:
     )
 
 
-def write_typo_stage(site: Path) -> None:
-    """A distribution on ``site`` whose stage misspells ``delete``."""
-    dist = site / 'typo_stage-1.0.dist-info'
+def write_stage(site: Path, name: str, module: str, source: str) -> None:
+    """Install on ``site`` a distribution with one stage, ``name``.
+
+    The stage is the one class of ``module``, whose code is ``source``.
+    """
+    class_name = source.split('class ', 1)[1].split(':', 1)[0]
+    distribution = module.replace('_', '-')
+    dist = site / f'{module}-1.0.dist-info'
     dist.mkdir(parents=True)
     (dist / 'METADATA').write_text(
-        'Metadata-Version: 2.1\nName: typo-stage\nVersion: 1.0\n'
+        f'Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.0\n'
     )
     (dist / 'entry_points.txt').write_text(
-        '[zaqar.storage.stages]\ntypo_guard = typo_stage:TypoGuard\n'
+        f'[zaqar.storage.stages]\n{name} = {module}:{class_name}\n'
     )
-    (site / 'typo_stage.py').write_text(
-        textwrap.dedent(
-            """
-            class TypoGuard:
-                def __init__(self, conf):
-                    pass
+    (site / f'{module}.py').write_text(textwrap.dedent(source))
 
-                def delet(self, name, project):
-                    return True
-            """
-        )
+
+def write_typo_stage(site: Path) -> None:
+    """A distribution on ``site`` whose stage misspells ``delete``."""
+    write_stage(
+        site,
+        'typo_guard',
+        'typo_stage',
+        """
+        class TypoGuard:
+            def __init__(self, conf):
+                pass
+
+            def delet(self, name, project):
+                return True
+        """,
     )
 
 
@@ -306,29 +317,21 @@ def test_a_stage_rejecting_its_options_stops_startup(tmp_path: Path) -> None:
 
 def write_subscription_stage(site: Path) -> None:
     """A distribution on ``site`` whose stage hooks subscription operations."""
-    dist = site / 'subscription_stage-1.0.dist-info'
-    dist.mkdir(parents=True)
-    (dist / 'METADATA').write_text(
-        'Metadata-Version: 2.1\nName: subscription-stage\nVersion: 1.0\n'
-    )
-    (dist / 'entry_points.txt').write_text(
-        '[zaqar.storage.stages]\n'
-        'subscription_audit = subscription_stage:SubscriptionAudit\n'
-    )
-    (site / 'subscription_stage.py').write_text(
-        textwrap.dedent(
-            """
-            class SubscriptionAudit:
-                def __init__(self, conf):
-                    pass
+    write_stage(
+        site,
+        'subscription_audit',
+        'subscription_stage',
+        """
+        class SubscriptionAudit:
+            def __init__(self, conf):
+                pass
 
-                def create(self, source, subscriber, ttl, options, project):
-                    pass
+            def create(self, source, subscriber, ttl, options, project):
+                pass
 
-                def purge(self, source, project):
-                    pass
-            """
-        )
+            def purge(self, source, project):
+                pass
+        """,
     )
 
 
@@ -372,7 +375,7 @@ def test_a_queue_stage_in_the_subscription_pipeline_stops_startup(
 
 
 def driver_config(uri: str | None) -> Config:
-    options = {} if uri is None else {'uri': uri}
+    options: dict[str, object] = {} if uri is None else {'uri': uri}
     return {
         'drivers': {'message_store': 'example_sqlite'},
         'drivers:message_store:example_sqlite': options,
