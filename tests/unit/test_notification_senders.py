@@ -49,6 +49,15 @@ def test_other_schemes_have_no_sender(subscriber: str) -> None:
     assert result.reason.startswith('no sender for ')
 
 
+def test_a_subscriber_that_is_not_a_uri_fails_for_good() -> None:
+    senders = Senders(Settings())
+    with pytest.raises(UnsupportedSubscriber):
+        senders.sender_for('http://[::1/hook')
+    result = senders.send('http://[::1/hook', {}, NOTIFICATION)
+    assert result.permanent
+    assert result.reason == 'the subscriber is not a valid URI'
+
+
 def test_dispatch_reaches_a_real_webhook_and_a_real_program(tmp_path: Path) -> None:
     bodies: list[bytes] = []
 

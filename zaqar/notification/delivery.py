@@ -37,7 +37,6 @@ import threading
 from typing import Any
 
 from zaqar.common.queue_metadata import Metadata
-from zaqar.notification import senders as senders_module
 from zaqar.notification.outbox import CONFIRMATION
 from zaqar.notification.outbox import Outbox
 from zaqar.notification.outbox import Taken
@@ -45,6 +44,7 @@ from zaqar.notification.outbox import Unreadable
 from zaqar.notification.payload import Confirmation
 from zaqar.notification.results import DeliveryResult
 from zaqar.notification.retry import RetryPolicy
+from zaqar.notification.senders import Senders
 from zaqar.storage import errors as storage_errors
 from zaqar.storage.base import DataDriver
 
@@ -97,7 +97,7 @@ class DeliveryService:
     def __init__(
         self,
         storage: DataDriver,
-        senders: senders_module.Senders,
+        senders: Senders,
         settings: DeliverySettings,
     ) -> None:
         self._storage = storage
@@ -253,13 +253,16 @@ class DeliveryService:
         if target is None:
             return
         subscriber, options = target
-        sender = self._senders.sender_for(subscriber)
+        # NOTE: through Senders rather than the sender it picks: a subscriber
+        # with no sender (a scheme stored before it was refused) then fails
+        # for good instead of raising, which would leave the delivery to be
+        # taken again every time its claim expires.
         if delivery.type == CONFIRMATION:
-            result = sender.send_confirmation(
+            result = self._senders.send_confirmation(
                 subscriber, options, Confirmation(**delivery.payload)
             )
         else:
-            result = sender.send(subscriber, options, delivery.payload)
+            result = self._senders.send(subscriber, options, delivery.payload)
         self._record(taken, result, options)
 
     def _target(self, taken: Taken) -> tuple[str, Metadata] | None:
@@ -272,23 +275,24 @@ class DeliveryService:
         except storage_errors.SubscriptionDoesNotExist:
             if delivery.type == CONFIRMATION:
                 return delivery.subscriber, {}
-            LOG.info(
-                'dropped a notification for %s: subscription %s is gone',
-                delivery.source,
-                delivery.subscription_id,
-            )
-            self._outbox.done(taken)
+            self._drop(taken, 'is gone')
             return None
         unconfirmed = not subscription.confirmed and self._settings.require_confirmation
         if delivery.type != CONFIRMATION and unconfirmed:
-            LOG.info(
-                'dropped a notification for %s: subscription %s is not confirmed',
-                delivery.source,
-                subscription.id,
-            )
-            self._outbox.done(taken)
+            self._drop(taken, 'is not confirmed')
             return None
         return subscription.subscriber, subscription.options
+
+    def _drop(self, taken: Taken, why: str) -> None:
+        """Remove a notification no longer owed; ``why`` ends the log line."""
+        delivery = taken.delivery
+        LOG.info(
+            'dropped a notification for %s: subscription %s %s',
+            delivery.source,
+            delivery.subscription_id,
+            why,
+        )
+        self._outbox.done(taken)
 
     def _record(self, taken: Taken, result: DeliveryResult, options: Metadata) -> None:
         delivery = taken.delivery

@@ -110,9 +110,14 @@ class Senders:
         """The sender for ``subscriber``.
 
         Raises:
-            UnsupportedSubscriber: Its scheme is not http, https or mailto.
+            UnsupportedSubscriber: Its scheme is not http, https or mailto,
+                or it is not a URI at all.
         """
-        scheme = scheme_of(subscriber)
+        try:
+            scheme = scheme_of(subscriber)
+        except ValueError:
+            # NOTE: urlsplit refuses some malformed hosts ("http://[::1").
+            raise UnsupportedSubscriber('the subscriber is not a valid URI') from None
         try:
             return self._by_scheme[scheme]
         except KeyError:
