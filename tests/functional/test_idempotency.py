@@ -242,16 +242,21 @@ def test_the_window_option_is_at_least_a_minute(conf: cfg.ConfigOpts) -> None:
         conf.set_override('idempotency_window', 59, group='transport')
 
 
-def test_a_repeat_notifies_no_subscriber_again(
+def notifying_client(
     conf: cfg.ConfigOpts, storage: DataDriver
-) -> None:
+) -> falcon.testing.TestClient:
+    """A client of an app whose message posts notify subscribers."""
     conf.set_override(
         'message_pipeline', ['zaqar.notification.notifier'], group='storage'
     )
     stack = pipeline.wrap(storage, pipeline.load_pipelines(conf))
-    client = falcon.testing.TestClient(
-        create_app(conf, storage=stack), headers=headers()
-    )
+    return falcon.testing.TestClient(create_app(conf, storage=stack), headers=headers())
+
+
+def test_a_repeat_notifies_no_subscriber_again(
+    conf: cfg.ConfigOpts, storage: DataDriver
+) -> None:
+    client = notifying_client(conf, storage)
     path = '/v2/topics/news'
     for hook in ('http://example.com/a', 'http://example.com/b'):
         created = client.simulate_post(
@@ -273,13 +278,7 @@ def test_a_repeat_notifies_no_subscriber_again(
 def test_deliveries_lost_by_the_first_post_are_recorded_by_the_repeat(
     conf: cfg.ConfigOpts, storage: DataDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    conf.set_override(
-        'message_pipeline', ['zaqar.notification.notifier'], group='storage'
-    )
-    stack = pipeline.wrap(storage, pipeline.load_pipelines(conf))
-    client = falcon.testing.TestClient(
-        create_app(conf, storage=stack), headers=headers()
-    )
+    client = notifying_client(conf, storage)
     path = '/v2/queues/orders'
     created = client.simulate_post(
         f'{path}/subscriptions', json={'subscriber': 'http://example.com/a'}
