@@ -164,18 +164,23 @@ def test_keystone_roles_drive_the_policy(
     )
 
 
-def test_python_zaqarclient_works_with_a_keystone_token(
-    keystone_server: Server, keystone: FakeKeystone
-) -> None:
-    token = keystone.issue('project-a', ['member'])
-    client = zaqar_client.Client(
-        keystone_server.url,
+def zaqarclient_with_token(url: str, token: str) -> zaqar_client.Client:
+    """python-zaqarclient sending ``token`` as a fixed Keystone token."""
+    return zaqar_client.Client(
+        url,
         version=2,
         conf={
             'auth_opts': {'backend': 'keystone', 'options': {'os_auth_token': token}},
             'client_uuid': str(uuid.uuid4()),
         },
     )
+
+
+def test_python_zaqarclient_works_with_a_keystone_token(
+    keystone_server: Server, keystone: FakeKeystone
+) -> None:
+    token = keystone.issue('project-a', ['member'])
+    client = zaqarclient_with_token(keystone_server.url, token)
     queue = client.queue('via-client', force_create=True)
     queue.post([{'body': {'n': 1}, 'ttl': 300}])
     assert [message.body for message in queue.messages(echo=True)] == [{'n': 1}]
@@ -260,14 +265,7 @@ def test_api_keys_with_the_tool_and_rotation(
     )
 
     # python-zaqarclient sends the key as a fixed token, unchanged.
-    client = zaqar_client.Client(
-        server.url,
-        version=2,
-        conf={
-            'auth_opts': {'backend': 'keystone', 'options': {'os_auth_token': old_key}},
-            'client_uuid': str(uuid.uuid4()),
-        },
-    )
+    client = zaqarclient_with_token(server.url, old_key)
     client.queue('from-client', force_create=True)
     listed = requests.get(queues, headers=bearer(old_key), timeout=TIMEOUT).json()
     assert [queue['name'] for queue in listed['queues']] == ['from-client']
