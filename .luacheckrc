@@ -51,6 +51,7 @@ local fragment_locals = {
   'decode_subscription', 'encode_subscription', 'load_subscription',
   'live_subscription', 'save_subscription', 'subscription_view',
   'remove_subscription', 'holder_of', 'sweep_expired_subscriptions',
+  'release_subscriber',
   -- _post.lua
   'post_messages',
   -- _idempotency.lua
