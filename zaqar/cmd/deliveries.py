@@ -9,8 +9,8 @@ Subscriber URLs are shown without any credentials they carry.
 from __future__ import annotations
 
 import json
+import re
 import sys
-import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,6 +40,10 @@ CLI_OPTS = [
         help='List at most this many.',
     ),
 ]
+
+# The user and password of a URL: from "//" to the last "@" of the authority
+# (which ends at the first "/", "?" or "#").
+_USERINFO = re.compile(r'^(?P<scheme>[^:/?#]+:)?//[^/?#]*@')
 
 
 def parse_args(argv: Sequence[str]) -> cfg.ConfigOpts:
@@ -108,13 +112,13 @@ def describe(message: Message) -> dict[str, Any]:
 
 
 def without_credentials(url: str) -> str:
-    """``url`` with any user and password removed."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ''
-    netloc = f'{host}:{parts.port}' if parts.port else host
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    """``url`` with any user and password removed, the rest as written.
+
+    Done on the text rather than through urlsplit, which raises for a port
+    out of range or a malformed host (both may be stored: such deliveries
+    fail, and are listed here) and loses the brackets of an IPv6 host.
+    """
+    return _USERINFO.sub(r'\g<scheme>//', url, count=1)
 
 
 if __name__ == '__main__':
