@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import json
 import urllib.parse
+from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import Any
 
@@ -210,10 +211,20 @@ def message_listing(
 ) -> Document:
     """Return the answer to a message listing at ``path``."""
     return {
-        'messages': [
-            message(item, queue, with_checksum, kind=kind) for item in page.items
-        ],
+        **messages(page.items, queue, with_checksum, kind),
         'links': links(path, page),
+    }
+
+
+def messages(
+    records: Iterable[Message],
+    queue: str,
+    with_checksum: bool = False,
+    kind: Kind = Kind.QUEUE,
+) -> Document:
+    """Return the answer listing ``records`` without paging (get by ids)."""
+    return {
+        'messages': [message(item, queue, with_checksum, kind=kind) for item in records]
     }
 
 

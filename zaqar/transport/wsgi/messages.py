@@ -51,14 +51,9 @@ class MessageCollection(Resource):
         ids = query.get_list(req, 'ids')
         if ids is not None:
             found = self._of_kind.messages.get_many(queue_name, project, ids)
-            resp.media = {
-                'messages': [
-                    representation.message(
-                        item, queue_name, with_checksum, kind=self._kind
-                    )
-                    for item in found
-                ]
-            }
+            resp.media = representation.messages(
+                found, queue_name, with_checksum, self._kind
+            )
             return
         limit = req.get_param_as_int('limit')
         page = self._of_kind.messages.list(
