@@ -76,38 +76,30 @@ def test_a_delivery_concurrent_with_the_delete_is_not_judged_a_redelivery() -> N
     assert verify(history) == []
 
 
-def test_two_live_claims_on_one_message_are_reported() -> None:
+def claimed_twice(second_sent: float) -> History:
+    """A clean history, plus m5 claimed by c7 at 3 s and by c8 at ``second_sent``."""
     history = clean_history()
     history.acks.append(Ack(2, 0, ('m5',)))
     history.deliveries += [
         Delivery('m5', 2, 0, 'c7', sent=3.0, answered=3.1),
-        Delivery('m5', 2, 0, 'c8', sent=20.0, answered=20.1),
+        Delivery('m5', 2, 0, 'c8', sent=second_sent, answered=second_sent + 0.1),
     ]
+    return history
 
-    assert verify(history) == [
+
+def test_two_live_claims_on_one_message_are_reported() -> None:
+    assert verify(claimed_twice(20.0)) == [
         'two live claims: m5 held by claims c7 and c8, 17.100 s apart (claim TTL 60 s)'
     ]
 
 
 def test_a_claim_after_the_first_one_expired_is_no_overlap() -> None:
-    history = clean_history()
-    history.acks.append(Ack(2, 0, ('m5',)))
-    history.deliveries += [
-        Delivery('m5', 2, 0, 'c7', sent=3.0, answered=3.1),
-        # 60 s claim TTL: c7 cannot be live any more, the margin included.
-        Delivery('m5', 2, 0, 'c8', sent=62.0, answered=62.1),
-    ]
-
-    assert verify(history) == []
+    # 60 s claim TTL: c7 cannot be live any more, the margin included.
+    assert verify(claimed_twice(62.0)) == []
 
 
 def test_an_overlap_within_the_clock_margin_is_not_reported() -> None:
-    history = clean_history()
-    history.acks.append(Ack(2, 0, ('m5',)))
-    history.deliveries += [
-        Delivery('m5', 2, 0, 'c7', sent=3.0, answered=3.1),
-        Delivery('m5', 2, 0, 'c8', sent=62.5, answered=62.6),
-    ]
+    history = claimed_twice(62.5)
 
     assert verify(history, margin=1.0) == []
     assert len(verify(history, margin=0.0)) == 1
