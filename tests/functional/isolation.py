@@ -407,7 +407,7 @@ def requests_for(description: Mapping[str, Any], world: World) -> Iterator[Reque
                 for query, document in itertools.product(
                     _queries(key, collection, world), documents
                 ):
-                    yield Request(
+                    request = Request(
                         operation['operationId'],
                         template,
                         method,
@@ -416,17 +416,9 @@ def requests_for(description: Mapping[str, Any], world: World) -> Iterator[Reque
                         document,
                         content_type,
                     )
+                    yield request
                     if world.grant and _granted(world.grant, path, method):
-                        yield Request(
-                            operation['operationId'],
-                            template,
-                            method,
-                            path,
-                            query,
-                            document,
-                            content_type,
-                            signed=True,
-                        )
+                        yield dataclasses.replace(request, signed=True)
 
 
 def _granted(grant: Mapping[str, Any], path: str, method: str) -> bool:
