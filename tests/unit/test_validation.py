@@ -106,9 +106,15 @@ def test_queue_listing_limit_bounds(validator: Validator) -> None:
             validator.queue_listing(bad)
 
 
-def test_message_listing_and_claim_limit_bounds(validator: Validator) -> None:
+def test_message_subscription_listing_and_claim_limit_bounds(
+    validator: Validator,
+) -> None:
     text = 'Limit must be at least 1 and may not be greater than 20.'
-    for check in (validator.message_listing, validator.claim_limit):
+    for check in (
+        validator.message_listing,
+        validator.claim_limit,
+        validator.subscription_listing,
+    ):
         check(None)
         check(20)
         with pytest.raises(ValidationFailed, match=text):

@@ -141,19 +141,11 @@ class Validator:
 
     def message_listing(self, limit: int | None) -> None:
         """Check the ``limit`` of a message listing or an ``ids`` count."""
-        high = self.limits.max_messages_per_page
-        if limit is not None and not 0 < limit <= high:
-            raise ValidationFailed(
-                f'Limit must be at least 1 and may not be greater than {high}.'
-            )
+        _check_limit(limit, self.limits.max_messages_per_page)
 
     def claim_limit(self, limit: int | None) -> None:
         """Check the ``limit`` of a claim request."""
-        high = self.limits.max_messages_per_claim_or_pop
-        if limit is not None and not 0 < limit <= high:
-            raise ValidationFailed(
-                f'Limit must be at least 1 and may not be greater than {high}.'
-            )
+        _check_limit(limit, self.limits.max_messages_per_claim_or_pop)
 
     def message_deletion(
         self,
@@ -330,11 +322,7 @@ class Validator:
 
     def subscription_listing(self, limit: int | None) -> None:
         """Check the ``limit`` of a subscription listing."""
-        high = self.limits.max_subscriptions_per_page
-        if limit is not None and not 0 < limit <= high:
-            raise ValidationFailed(
-                f'Limit must be at least 1 and may not be greater than {high}.'
-            )
+        _check_limit(limit, self.limits.max_subscriptions_per_page)
 
     def new_subscription(self, document: object) -> SubscriptionFields:
         """Check a subscription create body; fill in the default TTL."""
@@ -430,6 +418,14 @@ class Validator:
                 f'Resource types must be a sub set of {list(PURGEABLE_RESOURCES)}.'
             )
         return set(types)
+
+
+def _check_limit(limit: int | None, high: int) -> None:
+    """Refuse a page or batch ``limit`` outside 1 to ``high`` (None: default)."""
+    if limit is not None and not 0 < limit <= high:
+        raise ValidationFailed(
+            f'Limit must be at least 1 and may not be greater than {high}.'
+        )
 
 
 def _typed_field(
