@@ -1,13 +1,17 @@
-"""What every console script does first: logging and the command line."""
+"""What every console script does first: logging, the command line, storage."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 
 from oslo_config import cfg
 
+from zaqar import bootstrap
 from zaqar import conf as zaqar_conf
+from zaqar.storage import errors
+from zaqar.storage.base import DataDriver
 from zaqar.version import __version__
 
 
@@ -40,3 +44,18 @@ def parse_command_line(
         description=description,
     )
     return conf
+
+
+def load_checked_storage(conf: cfg.ConfigOpts, prog: str) -> DataDriver | None:
+    """Check the option values, then build the storage stack they name.
+
+    Returns:
+        The storage; None when the configuration is refused, after saying
+        why on stderr (the command then exits with status 2).
+    """
+    try:
+        zaqar_conf.check_values(conf)
+        return bootstrap.load_storage(conf)
+    except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
+        print(f'{prog}: configuration error: {ex}', file=sys.stderr)
+        return None

@@ -16,8 +16,6 @@ from typing import Any
 
 from oslo_config import cfg
 
-from zaqar import bootstrap
-from zaqar import conf as zaqar_conf
 from zaqar import pipeline
 from zaqar.cmd import common
 from zaqar.notification import outbox
@@ -62,11 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the deliveries; return the exit status."""
     common.setup_logging()
     conf = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        zaqar_conf.check_values(conf)
-        storage = bootstrap.load_storage(conf)
-    except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
-        print(f'zaqar-deliveries: configuration error: {ex}', file=sys.stderr)
+    storage = common.load_checked_storage(conf, 'zaqar-deliveries')
+    if storage is None:
         return 2
     try:
         driver = pipeline.unwrapped(storage)

@@ -16,8 +16,6 @@ from types import FrameType
 
 from oslo_config import cfg
 
-from zaqar import bootstrap
-from zaqar import conf as zaqar_conf
 from zaqar.cmd import common
 from zaqar.conf import audit
 from zaqar.conf import gc as gc_conf
@@ -53,11 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the collector; return the exit status."""
     common.setup_logging()
     conf = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        zaqar_conf.check_values(conf)
-        storage = bootstrap.load_storage(conf)
-    except (zaqar_conf.InvalidOption, errors.ConfigurationError) as ex:
-        print(f'zaqar-gc: configuration error: {ex}', file=sys.stderr)
+    storage = common.load_checked_storage(conf, 'zaqar-gc')
+    if storage is None:
         return 2
     audit.warn_about_unread_options(conf)
     try:
