@@ -222,15 +222,14 @@ class BufferingThreadWorker(ThreadWorker):
         )
         self._body_limit = int(getattr(self.app, 'body_limit', DEFAULT_BODY_LIMIT))
         self._accept_resumes = 0.0
-
-    def _buffers(self) -> bool:
-        """Tell whether this worker buffers (plain HTTP/1 only)."""
+        # Buffering is for plain HTTP/1 only. Decided once: the settings
+        # hold for the worker's life, and it is asked on every request.
         cleartext_h2 = getattr(self.cfg, 'http2_cleartext', 'off')
-        return not self.cfg.is_ssl and cleartext_h2 in ('off', False, None)
+        self._buffers = not self.cfg.is_ssl and cleartext_h2 in ('off', False, None)
 
     def accept(self, listener: socket.socket) -> None:
         """Accept a connection and read its first request without a thread."""
-        if not self._buffers():
+        if not self._buffers:
             super().accept(listener)
             return
         try:
@@ -265,7 +264,7 @@ class BufferingThreadWorker(ThreadWorker):
 
     def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
         """A kept-alive connection has its next request: read it first."""
-        if not self._buffers():
+        if not self._buffers:
             super().on_client_socket_readable(conn, client)
             return
         self.poller.unregister(client)
