@@ -221,3 +221,24 @@ def test_an_element_bomb_costs_no_more_memory_than_its_bytes(
     status, peak = _peak_bytes(client, bomb)
     assert status == 400
     assert peak - baseline < 2 * len(bomb)
+
+
+@pytest.mark.parametrize(
+    'subscriber', ['http://[::1', 'http://a]b', 'http://[abc]/', 'http://\u2100/']
+)
+def test_a_subscriber_urlsplit_refuses_is_answered_400(
+    client: falcon.testing.TestClient, subscriber: str
+) -> None:
+    """urllib raises ValueError on these URLs; the client gets a 400."""
+    assert client.simulate_put('/v2/queues/q').status_code == 201
+    created = client.simulate_post(
+        '/v2/queues/q/subscriptions', json={'subscriber': 'http://example.com'}
+    )
+    subscription_id = created.json['subscription_id']
+    for method, path in (
+        ('POST', '/v2/queues/q/subscriptions'),
+        ('PATCH', f'/v2/queues/q/subscriptions/{subscription_id}'),
+    ):
+        result = client.simulate_request(method, path, json={'subscriber': subscriber})
+        assert result.status_code == 400, (method, result.text)
+        assert result.json['title'] == 'Invalid API request'
