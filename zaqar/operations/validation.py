@@ -366,7 +366,14 @@ class Validator:
         types = list(self.limits.subscriber_types)
         if not isinstance(subscriber, str):
             raise ValidationFailed('The subscriber must be a URI string.')
-        parsed = urllib.parse.urlsplit(subscriber)
+        try:
+            parsed = urllib.parse.urlsplit(subscriber)
+        except ValueError:
+            # NOTE: a malformed bracketed host ("http://[::1") or a host that
+            # NFKC normalization would change is refused by urlsplit itself.
+            raise ValidationFailed(
+                f'The subscriber {subscriber!r} is not a valid URI.'
+            ) from None
         if parsed.scheme not in types:
             raise ValidationFailed(
                 f'The subscriber type of subscription must be supported in the '
