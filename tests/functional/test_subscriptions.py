@@ -348,6 +348,24 @@ LONGEST_HOOK = 'https://example.com/' + 'x' * (2048 - len('https://example.com/'
             'Invalid API request',
             'invalid minimum_delay and maximum_delay.',
         ),
+        # What every delivery would then refuse for good.
+        (
+            f'{{"subscriber": "{HOOK}", "options": '
+            '{"post_headers": {"Content-Length": "1"}}}',
+            'Invalid API request',
+            'post_headers may not set Content-Length.',
+        ),
+        (
+            f'{{"subscriber": "{HOOK}", "options": {{"signing_secret": ""}}}}',
+            'Invalid API request',
+            'signing_secret must be a non-empty string.',
+        ),
+        (
+            '{"subscriber": "mailto:a@example.com", "options": '
+            '{"subject": "a\\r\\nBcc: b@example.com"}}',
+            'Invalid API request',
+            'subject may not contain a line break.',
+        ),
     ],
 )
 def test_create_refuses_bad_bodies(
@@ -671,6 +689,12 @@ def test_patch_to_another_subscriptions_subscriber_conflicts(
             '{"options": {"_retry_policy": {"maximum_delay_retries": true}}}',
             'Invalid API request',
             'Retry policy: maximum_delay_retries must be a integer.',
+        ),
+        # Mail rules too, for a webhook: a later update may make it mailto.
+        (
+            '{"options": {"from": "a@example.com\\nBcc: b@example.com"}}',
+            'Invalid API request',
+            'from may not contain a line break.',
         ),
     ],
 )

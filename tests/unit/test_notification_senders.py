@@ -17,7 +17,6 @@ from zaqar.notification import payload
 from zaqar.notification.email import EmailSender
 from zaqar.notification.senders import Senders
 from zaqar.notification.senders import UnsupportedSubscriber
-from zaqar.notification.senders import options_problem
 from zaqar.notification.settings import MailTemplate
 from zaqar.notification.settings import Settings
 from zaqar.notification.webhook import WebhookSender
@@ -92,34 +91,6 @@ def test_dispatch_reaches_a_real_webhook_and_a_real_program(tmp_path: Path) -> N
     assert json.loads(bodies[0]) == NOTIFICATION
     assert senders.send('mailto:a@example.com', {}, NOTIFICATION).delivered
     assert b'A message was posted to "orders".' in output.read_bytes()
-
-
-@pytest.mark.parametrize(
-    ('subscriber', 'options', 'problem'),
-    [
-        ('http://x/', {}, None),
-        ('http://x/', {'post_data': '"$zaqar_message$"'}, None),
-        ('http://x/', [], 'Options must be a dict.'),
-        ('http://x/', {'post_data': 1}, 'post_data must be a string.'),
-        (
-            'https://x/',
-            {'post_headers': {'a': 1}},
-            'post_headers must be an object of strings.',
-        ),
-        (
-            'https://x/',
-            {'_retry_policy': {'minimum_delay': 'x'}},
-            'Retry policy: minimum_delay must be a integer.',
-        ),
-        ('mailto:a@b', {'subject': 'x', 'from': 'y@z'}, None),
-        ('mailto:a@b', {'subject': ['x']}, 'subject must be a string.'),
-        # Webhook options mean nothing to email, and the other way round.
-        ('mailto:a@b', {'post_data': 1}, None),
-        ('http://x/', {'subject': 1}, None),
-    ],
-)
-def test_options_problem(subscriber: str, options: object, problem: str | None) -> None:
-    assert options_problem(subscriber, options) == problem
 
 
 # What the library may import

@@ -23,9 +23,6 @@ from typing import Any
 from typing import Protocol
 
 from zaqar.common.clock import Clock
-from zaqar.notification import email
-from zaqar.notification import retry
-from zaqar.notification import webhook
 from zaqar.notification.email import EmailSender
 from zaqar.notification.payload import Confirmation
 from zaqar.notification.results import DeliveryResult
@@ -58,28 +55,6 @@ class UnsupportedSubscriber(ValueError):
 def scheme_of(subscriber: str) -> str:
     """The subscriber URI's scheme, lower case ('' when it has none)."""
     return urllib.parse.urlsplit(subscriber).scheme.lower()
-
-
-def options_problem(subscriber: str, options: object) -> str | None:
-    """Tell what is wrong with a subscription's options, or None.
-
-    For the API layer, to refuse with 400 what a delivery would refuse:
-    the options are an object, their ``_retry_policy`` (see
-    :func:`zaqar.notification.retry.policy_problem`) and the options of
-    the subscriber's kind (``post_data``, ``post_headers``,
-    ``signing_secret`` for webhooks; ``from``, ``subject`` for email).
-    """
-    if not isinstance(options, Mapping):
-        return 'Options must be a dict.'
-    problem = retry.policy_problem(options.get(retry.POLICY_KEY))
-    if problem:
-        return problem
-    scheme = scheme_of(subscriber)
-    if scheme in webhook.SCHEMES:
-        return webhook.options_problem(options)
-    if scheme == email.SCHEME:
-        return email.options_problem(options)
-    return None
 
 
 class Senders:

@@ -24,7 +24,9 @@ from zaqar.common.queue_metadata import RETRY_POLICY
 from zaqar.common.queue_metadata import Metadata
 from zaqar.common.queue_metadata import PostSettings
 from zaqar.common.queue_metadata import is_int
+from zaqar.notification import email
 from zaqar.notification import retry
+from zaqar.notification import webhook
 from zaqar.operations.errors import InvalidBody
 from zaqar.operations.errors import ValidationFailed
 from zaqar.storage.models import NewMessage
@@ -64,16 +66,15 @@ def subscription_options_problem(options: object) -> str | None:
         problem = retry.policy_problem(options[RETRY_POLICY])
         if problem:
             return problem
-    headers = options.get('post_headers')
-    if headers is not None and not (
-        isinstance(headers, dict)
-        and all(isinstance(value, str) for value in headers.values())
-    ):
-        return 'post_headers must be an object of strings.'
+    # Every kind's options are checked, whatever the subscriber: an update
+    # may change the subscriber and keep the options (the kinds' option
+    # names do not overlap).
     for key in ('post_data', 'signing_secret', 'from', 'subject'):
         if options.get(key) is not None and not isinstance(options[key], str):
             return f'{key} must be a string.'
-    return None
+    # What a delivery would refuse for good, refused now instead: headers it
+    # may not send, an empty secret, line breaks in mail headers.
+    return webhook.options_problem(options) or email.options_problem(options)
 
 
 class Validator:
