@@ -799,14 +799,14 @@ def test_set_metadata_with_expected_loses_to_a_concurrent_write(
     driver: MongoDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     driver.queues.create(QUEUE, {'v': 1}, PROJECT)
-    load = queues_module._load
+    load = queues_module.load_document
 
     def load_then_interleave(text: str) -> Any:
-        monkeypatch.setattr(queues_module, '_load', load)
+        monkeypatch.setattr(queues_module, 'load_document', load)
         driver.queues.set_metadata(QUEUE, {'v': 'other'}, PROJECT)
         return load(text)
 
-    monkeypatch.setattr(queues_module, '_load', load_then_interleave)
+    monkeypatch.setattr(queues_module, 'load_document', load_then_interleave)
     with pytest.raises(errors.MetadataConflict):
         driver.queues.set_metadata(QUEUE, {'v': 2}, PROJECT, expected={'v': 1})
 

@@ -24,6 +24,7 @@ from zaqar.common import ids
 from zaqar.common.text import describe_exception
 from zaqar.storage import errors
 from zaqar.storage.models import Message
+from zaqar.storage.models import Metadata
 from zaqar.storage.mongodb.schema import MessageField
 
 if TYPE_CHECKING:
@@ -120,6 +121,12 @@ def dump_json(value: Any) -> str:
     surrogate, which BSON's UTF-8 strings cannot.
     """
     return json.dumps(value, separators=(',', ':'))
+
+
+def load_document(text: str) -> Metadata:
+    """Decode what :func:`dump_json` stored of an object (metadata, options)."""
+    document: Metadata = json.loads(text)
+    return document
 
 
 def is_duplicate_key(ex: PyMongoError) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from pymongo import ASCENDING
@@ -18,6 +17,7 @@ from zaqar.storage.models import QueueStats
 from zaqar.storage.mongodb.common import Controller
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import dump_json
+from zaqar.storage.mongodb.common import load_document
 from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
 from zaqar.storage.mongodb.schema import ClaimField
@@ -48,7 +48,7 @@ class QueueController(Controller, base.QueueController):
         found = self._collections().queues.find_one(_where(name, project))
         if found is None:
             raise errors.QueueDoesNotExist(name, project)
-        return _load(found[QueueField.METADATA])
+        return load_document(found[QueueField.METADATA])
 
     @translate_errors
     def set_metadata(
@@ -70,7 +70,7 @@ class QueueController(Controller, base.QueueController):
         if found is None:
             raise errors.QueueDoesNotExist(name, project)
         stored = found[QueueField.METADATA]
-        if _load(stored) != expected:
+        if load_document(stored) != expected:
             raise errors.MetadataConflict(name, project)
         # Compare-and-set on the exact text read: a concurrent replacement
         # makes this match nothing.
@@ -122,7 +122,7 @@ class QueueController(Controller, base.QueueController):
         while len(found) < limit:
             documents = _names_after(queues, project, after, name_contains, batch)
             for document in documents:
-                metadata = _load(document[QueueField.METADATA])
+                metadata = load_document(document[QueueField.METADATA])
                 if metadata_matches(metadata, metadata_filter) and len(found) < limit:
                     queue_name = document[QueueField.NAME]
                     info = QueueInfo(queue_name, metadata if detailed else None)
@@ -226,7 +226,7 @@ def restore_queue(queues: Collection[Document], name: str, project: str) -> None
 def queue_metadata(queues: Collection[Document], name: str, project: str) -> Metadata:
     """Return the queue's stored metadata; a missing queue has none."""
     found = queues.find_one(_where(name, project), {QueueField.METADATA: 1})
-    return {} if found is None else _load(found[QueueField.METADATA])
+    return {} if found is None else load_document(found[QueueField.METADATA])
 
 
 def _names_after(
@@ -257,8 +257,3 @@ def _where(name: str, project: str) -> Document:
 
 def _summary(key: bytes, created: float, now: float) -> MessageSummary:
     return MessageSummary(id=key.hex(), age=max(0, int(now - created)), created=created)
-
-
-def _load(text: str) -> Metadata:
-    metadata: Metadata = json.loads(text)
-    return metadata

@@ -14,7 +14,6 @@ subscriber in between wins: the retry is refused again and reports it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -30,6 +29,7 @@ from zaqar.storage.models import Subscription
 from zaqar.storage.mongodb.common import Controller
 from zaqar.storage.mongodb.common import Document
 from zaqar.storage.mongodb.common import dump_json
+from zaqar.storage.mongodb.common import load_document
 from zaqar.storage.mongodb.common import to_date
 from zaqar.storage.mongodb.common import translate_errors
 from zaqar.storage.mongodb.schema import SubscriptionField as Field
@@ -262,11 +262,6 @@ def _subscription(document: Document, now: float) -> Subscription:
         subscriber=document[Field.SUBSCRIBER],
         ttl=document[Field.TTL],
         age=max(0, int(now - document[Field.UPDATED])),
-        options=_load(document[Field.OPTIONS]),
+        options=load_document(document[Field.OPTIONS]),
         confirmed=bool(document[Field.CONFIRMED]),
     )
-
-
-def _load(text: str) -> Metadata:
-    options: Metadata = json.loads(text)
-    return options
